@@ -1,0 +1,30 @@
+# The two commands: `make demo` (the sandbox) and `make test`. Each sets itself up first.
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup demo test test-fast lint bench constraints
+
+setup:
+	@scripts/setup-env.sh
+
+demo: setup
+	$(VENV)/bin/sreops sandbox $(ARGS)
+
+test: setup
+	$(PY) -m pytest $(ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow" $(ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy operator bots sreops
+
+bench: setup
+	$(PY) -m bench $(ARGS)
+
+# Re-pin after changing dependencies in pyproject.toml.
+constraints: setup
+	$(PY) -m pip freeze --exclude-editable | grep -v '^sreops' > constraints.txt

@@ -1,0 +1,1 @@
+"""sreops bots: notifications and the chat gateway."""

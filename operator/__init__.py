@@ -1,0 +1,1 @@
+"""The sreops operator: kopf handlers that reconcile sreops.io resources against AWS."""

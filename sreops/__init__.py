@@ -1,0 +1,1 @@
+"""sreops: command line and local sandbox."""

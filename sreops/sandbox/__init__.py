@@ -1,0 +1,1 @@
+"""The local sandbox: stand-ins for Kubernetes, AWS, Slack and Teams, and `sreops sandbox`."""

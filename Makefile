@@ -20,7 +20,7 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy operator bots sreops
+	scripts/typecheck.sh
 
 bench: setup
 	$(PY) -m bench $(ARGS)

@@ -1,0 +1,14 @@
+"""One controller module per kind; each exposes `register(registry)`."""
+
+from __future__ import annotations
+
+import kopf
+
+from sreops.operator.controllers import awsaccount, notifier, patchpolicy, patchrun, scanschedule
+
+CONTROLLERS = (awsaccount, patchpolicy, patchrun, scanschedule, notifier)
+
+
+def register_all(registry: kopf.OperatorRegistry) -> None:
+    for controller in CONTROLLERS:
+        controller.register(registry)

@@ -1,0 +1,22 @@
+"""ScanSchedule controller. Today: validation and the InvalidSpec contract.
+
+Seam for the AWS work: `reconcile` is where Inspector scanning is kept enabled and findings are swept on the schedule.
+"""
+
+from __future__ import annotations
+
+import kopf
+
+from sreops.operator.api import KINDS, ScanScheduleSpec
+from sreops.operator.api.conditions import READY
+from sreops.operator.controllers.base import Context, register_reconcile
+
+KIND = KINDS["ScanSchedule"]
+
+
+def reconcile(spec: ScanScheduleSpec, ctx: Context) -> None:
+    ctx.set_condition(READY, "Unknown", "SpecAccepted", "spec is valid; the ScanSchedule controller is not active yet")
+
+
+def register(registry: kopf.OperatorRegistry) -> None:
+    register_reconcile(registry, KIND, ScanScheduleSpec, reconcile)

@@ -13,6 +13,7 @@ from typing import Any
 import kopf
 
 from sreops.operator.controllers import register_all
+from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.settings import Settings
 
 FIELD_MANAGER_PREFIX = "sreops.io"
@@ -68,16 +69,21 @@ async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) 
         verbose=settings.verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
     )
-    await kopf.operator(
-        registry=build_registry(settings),
-        memo=kopf.Memo(settings=settings),
-        clusterwide=settings.clusterwide,
-        namespaces=list(settings.namespaces),
-        # One replica; kopf's peering needs cluster-wide CRDs of its own that we do not install.
-        standalone=True,
-        liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
-        stop_flag=stop_flag,
-    )
+    metrics = OperatorMetrics()
+    metrics_server = metrics.serve(settings.metrics_port)
+    try:
+        await kopf.operator(
+            registry=build_registry(settings),
+            memo=kopf.Memo(settings=settings, metrics=metrics),
+            clusterwide=settings.clusterwide,
+            namespaces=list(settings.namespaces),
+            # One replica; kopf's peering needs cluster-wide CRDs of its own that we do not install.
+            standalone=True,
+            liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
+            stop_flag=stop_flag,
+        )
+    finally:
+        metrics_server.shutdown()
 
 
 def run(settings: Settings) -> None:

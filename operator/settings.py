@@ -29,6 +29,7 @@ class Settings:
     log_format: LogFormat = "text"
     verbose: bool = False
     health_port: int = 8080
+    metrics_port: int = 9090
     finalizer: str = "sreops.io/finalizer"
 
     @property
@@ -47,6 +48,7 @@ class Settings:
         try:
             resync = float(pick(args.resync_seconds, "SREOPS_RESYNC_SECONDS", "300"))
             health_port = int(pick(args.health_port, "SREOPS_HEALTH_PORT", "8080"))
+            metrics_port = int(pick(args.metrics_port, "SREOPS_METRICS_PORT", "9090"))
         except ValueError as exc:
             raise SettingsError(f"not a number: {exc}") from exc
         if not re.fullmatch(REGION_PATTERN, region):
@@ -62,6 +64,7 @@ class Settings:
             log_format="json" if log_format == "json" else "text",
             verbose=bool(args.verbose),
             health_port=health_port,
+            metrics_port=metrics_port,
         )
 
 
@@ -76,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resync-seconds", type=float, help="how often each resource is re-checked (default 300)")
     parser.add_argument("--log-format", choices=["json", "text"], help="log line format (default text)")
     parser.add_argument("--health-port", type=int, help="liveness endpoint port, /healthz (default 8080)")
+    parser.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default 9090)")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
 

@@ -17,6 +17,7 @@ import kopf
 from sreops.operator.api import GROUP, VERSION, Kind, SpecError, parse_spec
 from sreops.operator.api.common import Model
 from sreops.operator.api.conditions import READY, ConditionStatus, condition_patch_fn
+from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.settings import Settings
 
 M = TypeVar("M", bound=Model)
@@ -70,9 +71,22 @@ def register_reconcile(registry: kopf.OperatorRegistry, kind: Kind, model: type[
         *, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
     ) -> None:
         ctx = Context(body=body, patch=patch, settings=memo["settings"], logger=logger)
-        spec = accept_spec(kind, model, ctx)
-        reconcile(spec, ctx)
-        ctx.observed()
+        metrics: OperatorMetrics = memo["metrics"]
+        result = "error"
+        with metrics.reconcile_duration.labels(kind.kind).time():
+            try:
+                spec = accept_spec(kind, model, ctx)
+                reconcile(spec, ctx)
+                ctx.observed()
+                result = "success"
+            except kopf.PermanentError:
+                result = "invalid_spec"
+                raise
+            except kopf.TemporaryError:
+                result = "retry"
+                raise
+            finally:
+                metrics.reconciles.labels(kind.kind, result).inc()
 
     handler.__name__ = f"reconcile_{kind.kind.lower()}"
     for decorator in (kopf.on.create, kopf.on.update, kopf.on.resume):

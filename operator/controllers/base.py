@@ -16,7 +16,7 @@ import kopf
 
 from sreops.operator.api import GROUP, VERSION, Kind, SpecError, parse_spec
 from sreops.operator.api.common import Model
-from sreops.operator.api.conditions import READY, ConditionStatus, condition_patch_fn
+from sreops.operator.api.conditions import READY, ConditionStatus, condition_patch_fn, get_condition
 from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.settings import Settings
 
@@ -51,9 +51,16 @@ def accept_spec(kind: Kind, model: type[M], ctx: Context) -> M:
         return parse_spec(model, ctx.body.get("spec"))
     except SpecError as err:
         message = str(err)
+        ready = get_condition(ctx.body.get("status"), READY) or {}
+        already_reported = (ready.get("reason"), ready.get("message"), ready.get("observedGeneration")) == (
+            INVALID_SPEC,
+            message,
+            ctx.generation,
+        )
         ctx.observed()
         ctx.set_condition(READY, "False", INVALID_SPEC, message)
-        kopf.warn(ctx.body, reason=INVALID_SPEC, message=message)
+        if not already_reported:  # a resume after an operator restart does not warn again
+            kopf.warn(ctx.body, reason=INVALID_SPEC, message=message)
         raise kopf.PermanentError(f"{kind.kind} spec is invalid: {message}") from err
 
 

@@ -23,6 +23,13 @@ def _operator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _iam_policy(_args: argparse.Namespace) -> int:
+    from sreops.operator.aws.permissions import iam_policy_json
+
+    print(iam_policy_json())
+    return 0
+
+
 # Stand-ins that can run on their own: `sreops sandbox NAME ...` (module with add_arguments and run).
 STANDINS = {
     "kube": ("sreops.sandbox.kube.cli", "the Kubernetes API server stand-in"),
@@ -57,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     operator_arguments(op)
     op.set_defaults(func=_operator)
+
+    iam = commands.add_parser(
+        "iam-policy",
+        help="print the least-privilege IAM policy the operator needs",
+        description="Print the IAM policy derived from the AWS calls the operator's code declares.",
+    )
+    iam.set_defaults(func=_iam_policy)
 
     sandbox = commands.add_parser("sandbox", help="the local environment: stand-ins for Kubernetes, AWS, Slack, Teams")
     parts = sandbox.add_subparsers(dest="part", metavar="PART", required=True)

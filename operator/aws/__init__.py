@@ -1,0 +1,1 @@
+"""AWS access: one client factory, error classification in one place, and declared IAM permissions."""

@@ -1,0 +1,152 @@
+"""One boto3 client factory for the operator (ARCHITECTURE rule 8).
+
+One botocore Config (standard retries, timeouts, user agent `sreops/<version>`); clients cached per
+(account access, region, service) and reused; assumed-role credentials refreshed by botocore before they
+expire. Endpoints follow boto3's usual configuration, so `AWS_ENDPOINT_URL` points everything at the
+sandbox and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+
+from sreops import __version__
+from sreops.operator.aws.errors import THROTTLING_CODES
+
+USER_AGENT = f"sreops/{__version__}"
+CallObserver = Callable[[str, str, str], None]  # service, operation, code ("OK" or the error code)
+ThrottleObserver = Callable[[str, str], None]
+
+
+def botocore_config(max_attempts: int = 4) -> Config:
+    return Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=5,
+        read_timeout=30,
+        user_agent_appid="sreops",
+        user_agent_extra=USER_AGENT,
+        max_pool_connections=20,
+    )
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to act in an account: the operator's own credentials, or an assumed role."""
+
+    role_arn: str | None = None
+    external_id: str | None = field(default=None, repr=False)  # a shared secret: never in repr or logs
+    session_seconds: int = 3600
+
+    def describe(self) -> str:
+        return self.role_arn or "the operator's own credentials"
+
+
+OWN_CREDENTIALS = Access()
+
+
+class ClientFactory:
+    def __init__(
+        self,
+        sts_region: str,
+        config: Config | None = None,
+        on_call: CallObserver | None = None,
+        on_throttle: ThrottleObserver | None = None,
+        session_name: str = "sreops-operator",
+    ) -> None:
+        self._sts_region = sts_region
+        self._config = config or botocore_config()
+        self._on_call = on_call
+        self._on_throttle = on_throttle
+        self._session_name = session_name
+        self._lock = threading.RLock()
+        self._sessions: dict[Access, boto3.Session] = {}
+        self._clients: dict[tuple[Access, str, str], Any] = {}
+
+    def client(self, service: str, region: str, access: Access = OWN_CREDENTIALS) -> Any:
+        key = (access, region, service)
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is not None:
+                return cached
+        # Built outside the lock: assuming a role is a network call.
+        new = self.session(access).client(service, region_name=region, config=self._config)
+        self._instrument(new, service)
+        with self._lock:
+            return self._clients.setdefault(key, new)
+
+    def session(self, access: Access = OWN_CREDENTIALS) -> boto3.Session:
+        with self._lock:
+            cached = self._sessions.get(access)
+        if cached is not None:
+            return cached
+        session = boto3.Session() if access.role_arn is None else self._assumed_session(access)
+        with self._lock:
+            return self._sessions.setdefault(access, session)
+
+    def forget(self, access: Access) -> None:
+        """Drops cached sessions and clients of one access (after AccessDenied, or when the spec changed)."""
+        with self._lock:
+            self._sessions.pop(access, None)
+            for key in [k for k in self._clients if k[0] == access]:
+                del self._clients[key]
+
+    def _assumed_session(self, access: Access) -> boto3.Session:
+        assert access.role_arn is not None
+        role_arn = access.role_arn
+        sts = self.client("sts", self._sts_region)
+
+        def fetch() -> dict[str, str]:
+            params: dict[str, Any] = {
+                "RoleArn": role_arn,
+                "RoleSessionName": self._session_name,
+                "DurationSeconds": access.session_seconds,
+            }
+            if access.external_id:
+                params["ExternalId"] = access.external_id
+            creds = sts.assume_role(**params)["Credentials"]
+            return {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": creds["Expiration"].isoformat(),
+            }
+
+        # The first fetch happens now, so a wrong role fails here, not on first use.
+        credentials = RefreshableCredentials.create_from_metadata(
+            metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+        )
+        core = botocore.session.Session()
+        # botocore has no public setter for refreshable credentials; this is the pattern AWS's own
+        # tools (and cloud-custodian) use.
+        core._credentials = credentials
+        return boto3.Session(botocore_session=core)
+
+    def _instrument(self, client: Any, service: str) -> None:
+        events = client.meta.events
+
+        def after_call(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+            if self._on_call is not None:
+                code = (parsed.get("Error") or {}).get("Code") or "OK"
+                self._on_call(service, model.name, str(code))
+
+        def after_call_error(model: Any, exception: BaseException, **_: Any) -> None:
+            if self._on_call is not None:
+                self._on_call(service, model.name, type(exception).__name__)
+
+        def needs_retry(operation: Any, response: Any = None, **_: Any) -> None:
+            if self._on_throttle is not None and response is not None:
+                code = ((response[1] or {}).get("Error") or {}).get("Code")
+                if code in THROTTLING_CODES:
+                    self._on_throttle(service, operation.name)
+
+        events.register("after-call", after_call)
+        events.register("after-call-error", after_call_error)
+        events.register_first("needs-retry", needs_retry)

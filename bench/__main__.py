@@ -11,9 +11,7 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     wanted = argv[0] if argv else ""
-    names = sorted(
-        m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_")
-    )
+    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
     selected = [n for n in names if wanted in n]
     if not selected:
         print(f"no benchmark matches {wanted!r}; have: {', '.join(names) or 'none yet'}")

@@ -1,0 +1,63 @@
+"""`sreops sandbox kube`: runs the Kubernetes API stand-in until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import tempfile
+from pathlib import Path
+
+from .server import KubeServer
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: 0, a free port)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="directory for kubeconfig, token and persisted objects (default: a new temporary directory)",
+    )
+    parser.add_argument("--no-persist", action="store_true", help="keep objects in memory only")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+
+
+async def _serve(server: KubeServer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    print(f"Kubernetes API stand-in serving at {server.url}", flush=True)
+    print(f"KUBECONFIG={server.kubeconfig_path}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="sreops-kube-"))
+    server = KubeServer(
+        state_dir,
+        host=args.host,
+        port=args.port,
+        persist=not getattr(args, "no_persist", False),
+        access_log=getattr(args, "access_log", False),
+    )
+    asyncio.run(_serve(server))
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="sreops sandbox kube", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""Server-side printing: `meta.k8s.io/v1` Table objects for `Accept: application/json;as=Table;...`.
+
+Custom resources get a Name column plus their `additionalPrinterColumns` (cells computed like the
+real server: the first JSONPath result; `date` columns become ages such as `5m`; a missing value is
+null, which kubectl prints as `<none>`). Built-ins get the columns kubectl users know.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from .jsonpath import JsonPathError, find
+from .meta import human_age
+from .resources import ResourceType
+
+Obj = dict[str, Any]
+Cell = Any
+
+NAME_COLUMN: Obj = {
+    "name": "Name",
+    "type": "string",
+    "format": "name",
+    "description": "Name must be unique within a namespace. Is required when creating resources, although some "
+    "resources may allow a client to request the generation of an appropriate name automatically.",
+    "priority": 0,
+}
+AGE_COLUMN: Obj = {
+    "name": "Age",
+    "type": "date",
+    "format": "",
+    "description": "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    "priority": 0,
+}
+
+
+def _col(name: str, type_: str = "string", description: str = "", priority: int = 0) -> Obj:
+    return {"name": name, "type": type_, "format": "", "description": description, "priority": priority}
+
+
+def _age(obj: Obj) -> str:
+    return human_age((obj.get("metadata") or {}).get("creationTimestamp"))
+
+
+def _event_object(obj: Obj) -> str:
+    ref = obj.get("involvedObject") or obj.get("regarding") or {}
+    return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
+
+
+def _event_last_seen(obj: Obj) -> str:
+    series = obj.get("series") or {}
+    stamp = (
+        obj.get("lastTimestamp")
+        or series.get("lastObservedTime")
+        or obj.get("eventTime")
+        or obj.get("deprecatedLastTimestamp")
+        or (obj.get("metadata") or {}).get("creationTimestamp")
+    )
+    return human_age(stamp)
+
+
+def _data_count(obj: Obj) -> int:
+    return len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
+
+
+BuiltinColumns = list[tuple[Obj, Callable[[Obj], Cell]]]
+
+BUILTIN: dict[tuple[str, str], BuiltinColumns] = {
+    ("", "namespaces"): [
+        (_col("Status", description="The status of the namespace"), lambda o: (o.get("status") or {}).get("phase")),
+        (AGE_COLUMN, _age),
+    ],
+    ("", "configmaps"): [(_col("Data", "integer"), _data_count), (AGE_COLUMN, _age)],
+    ("", "secrets"): [
+        (_col("Type"), lambda o: o.get("type")),
+        (_col("Data", "integer"), _data_count),
+        (AGE_COLUMN, _age),
+    ],
+    ("", "events"): [
+        (_col("Last Seen"), _event_last_seen),
+        (_col("Type"), lambda o: o.get("type")),
+        (_col("Reason"), lambda o: o.get("reason")),
+        (_col("Object"), _event_object),
+        (_col("Message"), lambda o: o.get("message") or o.get("note")),
+    ],
+    ("events.k8s.io", "events"): [
+        (_col("Last Seen"), _event_last_seen),
+        (_col("Type"), lambda o: o.get("type")),
+        (_col("Reason"), lambda o: o.get("reason")),
+        (_col("Object"), _event_object),
+        (_col("Message"), lambda o: o.get("note")),
+    ],
+    ("coordination.k8s.io", "leases"): [
+        (_col("Holder"), lambda o: (o.get("spec") or {}).get("holderIdentity")),
+        (AGE_COLUMN, _age),
+    ],
+    ("apiextensions.k8s.io", "customresourcedefinitions"): [
+        (_col("Created At", "date"), lambda o: (o.get("metadata") or {}).get("creationTimestamp")),
+    ],
+}
+
+
+def _custom_cell(column: Obj, obj: Obj) -> Cell:
+    try:
+        results = find(obj, str(column.get("jsonPath", "")))
+    except JsonPathError:
+        return None
+    if not results:
+        return None
+    value = results[0]
+    kind = column.get("type", "string")
+    if kind == "date":
+        return human_age(value) if isinstance(value, str) else None
+    if kind == "integer" and isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if kind == "boolean" and isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else str(value)
+
+
+def columns_for(rt: ResourceType) -> tuple[list[Obj], Callable[[Obj], list[Cell]]]:
+    if rt.is_custom:
+        custom = rt.printer_columns or [{**AGE_COLUMN, "jsonPath": ".metadata.creationTimestamp"}]
+        defs = [NAME_COLUMN] + [
+            {
+                "name": c.get("name", ""),
+                "type": c.get("type", "string"),
+                "format": c.get("format", ""),
+                "description": c.get("description", ""),
+                "priority": int(c.get("priority", 0)),
+            }
+            for c in custom
+        ]
+        return defs, lambda o: [o["metadata"]["name"]] + [_custom_cell(c, o) for c in custom]
+    builtin = BUILTIN.get((rt.group, rt.plural), [(AGE_COLUMN, _age)])
+    return [NAME_COLUMN] + [d for d, _ in builtin], lambda o: [o["metadata"]["name"]] + [f(o) for _, f in builtin]
+
+
+def _row_object(obj: Obj, include: str) -> Obj | None:
+    if include == "None":
+        return None
+    if include == "Object":
+        return obj
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata", {})}
+
+
+def table(rt: ResourceType, items: list[Obj], list_meta: Obj, include_object: str = "Metadata") -> Obj:
+    defs, cells = columns_for(rt)
+    rows = []
+    for obj in items:
+        row: Obj = {"cells": cells(obj)}
+        embedded = _row_object(obj, include_object)
+        if embedded is not None:
+            row["object"] = embedded
+        rows.append(row)
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": list_meta,
+        "columnDefinitions": defs,
+        "rows": rows,
+    }
+
+
+def wants_table(accept: str) -> bool:
+    """True when the client prefers a Table (kubectl get lists `as=Table` first)."""
+    for part in accept.split(","):
+        params = {p.strip() for p in part.split(";")[1:]}
+        if "as=Table" in params and "g=meta.k8s.io" in params and ("v=v1" in params or "v=v1beta1" in params):
+            return True
+        if part.strip().split(";")[0] in ("application/json", "*/*"):
+            return False
+    return False

@@ -14,6 +14,7 @@ import kopf
 
 from sreops.operator.controllers import register_all
 from sreops.operator.metrics import OperatorMetrics
+from sreops.operator.services import Services
 from sreops.operator.settings import Settings
 
 FIELD_MANAGER_PREFIX = "sreops.io"
@@ -60,7 +61,7 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         return "ok"
 
     operator_settings = settings
-    register_all(registry)
+    register_all(registry, settings)
     return registry
 
 
@@ -70,11 +71,12 @@ async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) 
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
     )
     metrics = OperatorMetrics()
+    services = Services.create(settings, metrics)
     metrics_server = metrics.serve(settings.metrics_port)
     try:
         await kopf.operator(
             registry=build_registry(settings),
-            memo=kopf.Memo(settings=settings, metrics=metrics),
+            memo=kopf.Memo(services=services),
             clusterwide=settings.clusterwide,
             namespaces=list(settings.namespaces),
             # One replica; kopf's peering needs cluster-wide CRDs of its own that we do not install.
@@ -84,6 +86,7 @@ async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) 
         )
     finally:
         metrics_server.shutdown()
+        services.kube.close()
 
 
 def run(settings: Settings) -> None:

@@ -1,15 +1,18 @@
 """Prometheus metrics of the operator: `sreops_*` names, unit suffixes, bounded labels.
 
-A dedicated registry (not the global one) so tests and a second operator in one process stay independent.
+Labels are kinds, results, AWS service/operation/error codes, and policy namespace/name for per-policy
+gauges; never instance ids. A dedicated registry (not the global one) keeps tests independent.
 """
 
 from __future__ import annotations
 
+import contextlib
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 RESULTS = ("success", "invalid_spec", "retry", "error")
+COMPLIANCE_STATES = ("compliant", "non_compliant", "unreported")
 
 
 class OperatorMetrics:
@@ -28,6 +31,50 @@ class OperatorMetrics:
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )
+        self.aws_calls = Counter(
+            "sreops_aws_calls_total",
+            "AWS API calls by service, operation and result code (OK or the AWS error code).",
+            ["service", "operation", "code"],
+            registry=self.registry,
+        )
+        self.aws_throttles = Counter(
+            "sreops_aws_throttles_total",
+            "AWS API attempts answered with a throttling error (each retry counts).",
+            ["service", "operation"],
+            registry=self.registry,
+        )
+        self.patch_runs = Counter(
+            "sreops_patch_runs_total",
+            "Finished PatchRuns by operation and result (Succeeded, Failed).",
+            ["operation", "result"],
+            registry=self.registry,
+        )
+        self.policy_instances = Gauge(
+            "sreops_policy_instances",
+            "Targeted instances of a PatchPolicy by compliance state.",
+            ["namespace", "policy", "state"],
+            registry=self.registry,
+        )
+        self.policy_ready = Gauge(
+            "sreops_policy_ready",
+            "1 when a PatchPolicy is Ready, else 0.",
+            ["namespace", "policy"],
+            registry=self.registry,
+        )
+
+    def observe_aws_call(self, service: str, operation: str, code: str) -> None:
+        self.aws_calls.labels(service, operation, code).inc()
+
+    def observe_aws_throttle(self, service: str, operation: str) -> None:
+        self.aws_throttles.labels(service, operation).inc()
+
+    def forget_policy(self, namespace: str, policy: str) -> None:
+        """Drops a deleted policy's series so gauges do not report it forever."""
+        for state in COMPLIANCE_STATES:
+            with contextlib.suppress(KeyError):
+                self.policy_instances.remove(namespace, policy, state)
+        with contextlib.suppress(KeyError):
+            self.policy_ready.remove(namespace, policy)
 
     def serve(self, port: int, host: str = "0.0.0.0") -> WSGIServer:  # noqa: S104 - a pod serves on all interfaces
         server, _thread = start_http_server(port, addr=host, registry=self.registry)

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from types import ModuleType
+from pathlib import Path
 
 from sreops import __version__
 
@@ -30,21 +30,28 @@ def _iam_policy(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox(args: argparse.Namespace) -> int:
+    from sreops.sandbox.launcher import Options, run
+
+    options = Options(
+        state_dir=args.state_dir,
+        scenario=args.scenario,
+        faults=args.faults,
+        speed=args.speed,
+        exit_after=args.exit_after,
+        output=args.output,
+        port_base=args.port_base,
+        seed_samples=not args.no_samples,
+    )
+    return run(options)
+
+
 # Stand-ins that can run on their own: `sreops sandbox NAME ...` (module with add_arguments and run).
 STANDINS = {
     "kube": ("sreops.sandbox.kube.cli", "the Kubernetes API server stand-in"),
     "aws": ("sreops.sandbox.aws.cli", "the AWS stand-in (moto, extended), with a simulated fleet"),
     "chat": ("sreops.sandbox.chat.cli", "the Slack and Microsoft Teams stand-ins"),
 }
-
-
-def _load(module: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            return None
-        raise
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,12 +79,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     iam.set_defaults(func=_iam_policy)
 
-    sandbox = commands.add_parser("sandbox", help="the local environment: stand-ins for Kubernetes, AWS, Slack, Teams")
-    parts = sandbox.add_subparsers(dest="part", metavar="PART", required=True)
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="the whole system locally, on stand-ins for Kubernetes, AWS, Slack and Teams",
+        description="Start the stand-ins and the operator, seed a scenario and the samples, and show their status. "
+        "PART runs one stand-in on its own.",
+    )
+    sandbox.add_argument(
+        "--state-dir", type=Path, help="kubeconfig, sandbox.env, recordings, logs (default: new temp dir)"
+    )
+    sandbox.add_argument(
+        "--scenario", type=Path, metavar="FILE", help="fleet scenario YAML (default: generated demo fleet)"
+    )
+    sandbox.add_argument("--faults", default="", metavar="SPEC", help="AWS fault injection, e.g. 'ssm:*=throttle:0.1'")
+    sandbox.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)")
+    sandbox.add_argument("--exit-after", type=float, metavar="SECONDS", help="print the final status and exit 0")
+    sandbox.add_argument("--output", choices=["table", "json"], default="table", help="status format (default table)")
+    sandbox.add_argument("--port-base", type=int, default=0, help="first of 5 consecutive ports (default: free ports)")
+    sandbox.add_argument("--no-samples", action="store_true", help="do not apply crds/samples/")
+    sandbox.set_defaults(func=_sandbox)
+    parts = sandbox.add_subparsers(dest="part", metavar="PART")
     for name, (module_name, help_text) in STANDINS.items():
-        module = _load(module_name)
-        if module is None:
-            continue
+        module = importlib.import_module(module_name)
         sub = parts.add_parser(name, help=f"run only {help_text}", description=f"Run only {help_text}.")
         module.add_arguments(sub)
         run: Callable[[argparse.Namespace], int] = module.run

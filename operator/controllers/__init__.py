@@ -5,10 +5,11 @@ from __future__ import annotations
 import kopf
 
 from sreops.operator.controllers import awsaccount, notifier, patchpolicy, patchrun, scanschedule
+from sreops.operator.settings import Settings
 
 CONTROLLERS = (awsaccount, patchpolicy, patchrun, scanschedule, notifier)
 
 
-def register_all(registry: kopf.OperatorRegistry) -> None:
+def register_all(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     for controller in CONTROLLERS:
-        controller.register(registry)
+        controller.register(registry, settings)

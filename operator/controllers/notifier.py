@@ -10,6 +10,7 @@ import kopf
 from sreops.operator.api import KINDS, NotifierSpec
 from sreops.operator.api.conditions import READY
 from sreops.operator.controllers.base import Context, register_reconcile
+from sreops.operator.settings import Settings
 
 KIND = KINDS["Notifier"]
 
@@ -18,5 +19,5 @@ def reconcile(spec: NotifierSpec, ctx: Context) -> None:
     ctx.set_condition(READY, "Unknown", "SpecAccepted", "spec is valid; the Notifier controller is not active yet")
 
 
-def register(registry: kopf.OperatorRegistry) -> None:
-    register_reconcile(registry, KIND, NotifierSpec, reconcile)
+def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
+    register_reconcile(registry, settings, KIND, NotifierSpec, reconcile)

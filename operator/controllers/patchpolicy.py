@@ -11,6 +11,7 @@ import kopf
 from sreops.operator.api import KINDS, PatchPolicySpec
 from sreops.operator.api.conditions import READY
 from sreops.operator.controllers.base import Context, register_reconcile
+from sreops.operator.settings import Settings
 
 KIND = KINDS["PatchPolicy"]
 
@@ -19,5 +20,5 @@ def reconcile(spec: PatchPolicySpec, ctx: Context) -> None:
     ctx.set_condition(READY, "Unknown", "SpecAccepted", "spec is valid; the PatchPolicy controller is not active yet")
 
 
-def register(registry: kopf.OperatorRegistry) -> None:
-    register_reconcile(registry, KIND, PatchPolicySpec, reconcile)
+def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
+    register_reconcile(registry, settings, KIND, PatchPolicySpec, reconcile)

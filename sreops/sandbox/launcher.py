@@ -1,0 +1,223 @@
+"""`sreops sandbox`: the whole system on one machine, on stand-ins for Kubernetes, AWS, Slack and Teams.
+
+Stand-ins run in this process (each on its own thread and port); the operator runs as a child process,
+exactly as it would against a real cluster, configured only through its kubeconfig and environment.
+Everything a client in another terminal needs is written to the state directory: `kubeconfig`,
+`sandbox.env` (mode 0600, it holds the sandbox's tokens), recordings and `logs/`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+
+from kubernetes import client, config
+
+from sreops.sandbox.aws.scenario import Scenario, generate_scenario, load_scenario
+from sreops.sandbox.aws.server import AwsSandbox
+from sreops.sandbox.chat.server import ChatSandbox, ThreadedChatSandbox
+from sreops.sandbox.envfile import write_env_file
+from sreops.sandbox.kube.server import KubeServer, ThreadHandle
+from sreops.sandbox.processes import Child, free_port
+from sreops.sandbox.seed import apply_samples, ensure_secret, install_crds
+from sreops.sandbox.status_view import as_json, as_table, collect
+
+log = logging.getLogger("sreops.sandbox")
+Output = Literal["table", "json"]
+# Drift is repaired within a minute (API.md): the operator re-checks each resource this often.
+SANDBOX_RESYNC_SECONDS = 20
+NAMESPACE = "default"
+
+
+@dataclass
+class Options:
+    state_dir: Path | None = None
+    scenario: Path | None = None
+    faults: str = ""
+    speed: float = 1.0
+    exit_after: float | None = None
+    output: Output = "table"
+    port_base: int = 0
+    seed_samples: bool = True
+
+
+@dataclass
+class Ports:
+    kube: int
+    aws: int
+    chat: int
+    operator_health: int
+    operator_metrics: int
+
+    @classmethod
+    def choose(cls, base: int) -> Ports:
+        if base:
+            return cls(base, base + 1, base + 2, base + 3, base + 4)
+        return cls(0, 0, 0, free_port(), free_port())
+
+
+@dataclass
+class Sandbox:
+    options: Options
+    state_dir: Path = field(init=False)
+    kube: ThreadHandle | None = None
+    aws: AwsSandbox | None = None
+    chat: ThreadedChatSandbox | None = None
+    operator: Child | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    _api: client.ApiClient | None = None
+
+    def __post_init__(self) -> None:
+        self.state_dir = (self.options.state_dir or Path(tempfile.mkdtemp(prefix="sreops-sandbox-"))).resolve()
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        logs = self.state_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        _log_to(logs / "sandbox.log")
+        ports = Ports.choose(self.options.port_base)
+        scenario = self._scenario()
+
+        self.kube = KubeServer(self.state_dir / "kube", port=ports.kube).start_in_thread()
+        shutil.copyfile(self.kube.kubeconfig_path, self.state_dir / "kubeconfig")
+        (self.state_dir / "kubeconfig").chmod(0o600)
+        self.aws = AwsSandbox(scenario, port=ports.aws, speed=self.options.speed, faults=self.options.faults)
+        self.aws.start()
+        self.chat = ThreadedChatSandbox(ChatSandbox(self.state_dir, port=ports.chat))
+        chat = self.chat.start()
+        log.info("stand-ins up: kube %s, aws %s, chat %s", self.kube.url, self.aws.endpoint_url, chat.base_url)
+
+        self.env = {
+            "KUBECONFIG": str(self.state_dir / "kubeconfig"),
+            **self.aws.env(),
+            **chat.env(),
+            "SREOPS_OPERATOR_METRICS_URL": f"http://127.0.0.1:{ports.operator_metrics}/metrics",
+        }
+        write_env_file(self.state_dir, self.env).chmod(0o600)
+
+        self._api = config.new_client_from_config(config_file=str(self.state_dir / "kubeconfig"))
+        install_crds(self._api)
+        self._seed(scenario, chat)
+        self.operator = Child(
+            name="operator",
+            argv=[
+                "operator",
+                f"--health-port={ports.operator_health}",
+                f"--metrics-port={ports.operator_metrics}",
+                f"--resync-seconds={SANDBOX_RESYNC_SECONDS}",
+                f"--default-region={scenario.accounts[0].regions[0]}",
+            ],
+            env={**self.env, "HOME": str(self.state_dir), "AWS_RETRY_MODE": "standard"},
+            log=logs / "operator.log",
+            health_url=f"http://127.0.0.1:{ports.operator_health}/healthz",
+        )
+        self.operator.start()
+
+    def _scenario(self) -> Scenario:
+        if self.options.scenario is not None:
+            return load_scenario(self.options.scenario)
+        return generate_scenario()
+
+    def _seed(self, scenario: Scenario, chat: ChatSandbox) -> None:
+        """Secrets the samples name (filled with the stand-ins' tokens), then the samples themselves."""
+        assert self._api is not None
+        prod = scenario.accounts[0]
+        ensure_secret(self._api, NAMESPACE, "prod-aws", {"externalId": prod.external_id or "sreops-sandbox"})
+        ensure_secret(self._api, NAMESPACE, "slack-bot", {"token": chat.slack_token})
+        ensure_secret(self._api, NAMESPACE, "teams", {"url": chat.teams_webhook_url})
+        if self.options.seed_samples:
+            count = apply_samples(self._api, NAMESPACE)
+            log.info("seeded %d sample objects in namespace %s", count, NAMESPACE)
+
+    def stop(self) -> None:
+        if self.operator is not None:
+            self.operator.stop()
+        if self._api is not None:
+            self._api.close()
+        if self.chat is not None:
+            self.chat.stop()
+        if self.aws is not None:
+            self.aws.stop()
+        if self.kube is not None:
+            self.kube.stop()
+
+    # -- what the user sees ---------------------------------------------------------------------
+    def endpoints(self) -> dict[str, str]:
+        """Where things are, without secrets (those are in sandbox.env only)."""
+        assert self.kube is not None and self.aws is not None and self.chat is not None
+        return {
+            "stateDir": str(self.state_dir),
+            "kubeconfig": str(self.state_dir / "kubeconfig"),
+            "envFile": str(self.state_dir / "sandbox.env"),
+            "kubernetes": self.kube.url,
+            "aws": self.aws.endpoint_url,
+            **self.chat.sandbox.endpoints(),
+            "operatorMetrics": self.env["SREOPS_OPERATOR_METRICS_URL"],
+            "logs": str(self.state_dir / "logs"),
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        assert self._api is not None
+        return {"endpoints": self.endpoints(), "resources": as_json(collect(self._api))}
+
+    def render(self, output: Output) -> str:
+        assert self._api is not None
+        if output == "json":
+            return json.dumps(self.snapshot(), indent=2)
+        lines = [as_table(collect(self._api)), ""]
+        lines += [f"{k:>24}  {v}" for k, v in self.endpoints().items()]
+        lines.append("\nIn another terminal:  set -a; . " + str(self.state_dir / "sandbox.env") + "; set +a")
+        return "\n".join(lines)
+
+
+def _log_to(path: Path) -> None:
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def run(options: Options) -> int:
+    sandbox = Sandbox(options)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"sreops sandbox: starting in {sandbox.state_dir}", file=sys.stderr, flush=True)
+        sandbox.start()
+        print(f"sreops sandbox: ready; env file {sandbox.state_dir / 'sandbox.env'}", file=sys.stderr, flush=True)
+        deadline = None if options.exit_after is None else time.monotonic() + options.exit_after
+        live = sys.stdout.isatty() and options.output == "table"
+        last = ""
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            if live or deadline is None:
+                view = sandbox.render(options.output)
+                if view != last:
+                    print(("\033[H\033[2J" if live else "") + view, flush=True)
+                    last = view
+            if sandbox.operator is not None and not sandbox.operator.running:
+                print("sreops sandbox: the operator exited; see logs/operator.log", file=sys.stderr)
+                return 1
+            stop.wait(2.0 if deadline is None else min(2.0, max(0.0, deadline - time.monotonic())))
+        if options.exit_after is not None:
+            print(sandbox.render(options.output), flush=True)
+        return 0
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,126 @@
+"""The operator process against the stand-ins: the InvalidSpec contract, AWSAccount, restarts."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from sreops.operator.api import GROUP, KINDS, VERSION
+from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID
+from tests.integration.conftest import Kube, OperatorProcess, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+SAMPLES = Path(__file__).resolve().parents[2] / "crds" / "samples"
+
+
+def _sample(kind: str) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((SAMPLES / f"{kind.lower()}.yaml").read_text())
+    return doc
+
+
+def _get(kube: Kube, kind: str, name: str) -> dict[str, Any]:
+    obj: dict[str, Any] = kube.custom.get_namespaced_custom_object(GROUP, VERSION, "default", KINDS[kind].plural, name)
+    return obj
+
+
+def _ready(kube: Kube, kind: str, name: str) -> dict[str, Any] | None:
+    status = _get(kube, kind, name).get("status") or {}
+    return next((c for c in status.get("conditions", []) if c["type"] == "Ready"), None)
+
+
+def _events(kube: Kube, name: str, reason: str) -> list[Any]:
+    events = client.CoreV1Api(kube.api).list_namespaced_event("default").items
+    return [e for e in events if e.involved_object.name == name and e.reason == reason]
+
+
+def _external_id_secret(kube: Kube, value: str = SANDBOX_EXTERNAL_ID) -> None:
+    kube.core.create_namespaced_secret(
+        "default", client.V1Secret(metadata=client.V1ObjectMeta(name="prod-aws"), string_data={"externalId": value})
+    )
+
+
+def test_every_valid_sample_is_accepted(kube: Kube, operator_process: OperatorProcess) -> None:
+    _external_id_secret(kube)
+    for kind in KINDS.values():
+        kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", kind.plural, _sample(kind.kind))
+    for kind in KINDS.values():
+        name = _sample(kind.kind)["metadata"]["name"]
+        ready = wait_for(lambda k=kind.kind, n=name: _ready(kube, k, n))
+        assert ready["reason"] != "InvalidSpec"
+        obj = _get(kube, kind.kind, name)
+        assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
+        assert ready["observedGeneration"] == obj["metadata"]["generation"]
+    account = wait_for(lambda: (r := _ready(kube, "AWSAccount", "prod")) and r["status"] == "True" and r)
+    assert account["reason"] == "Verified"
+    assert _get(kube, "AWSAccount", "prod")["status"]["accountId"] == "111122223333"
+
+
+def test_account_whose_role_cannot_be_assumed_says_why(kube: Kube, operator_process: OperatorProcess) -> None:
+    """A wrong external id: STS answers AccessDenied, and the account says so with AWS's message."""
+    _external_id_secret(kube, "not-the-external-id")
+    kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "awsaccounts", _sample("AWSAccount"))
+    ready = wait_for(lambda: (r := _ready(kube, "AWSAccount", "prod")) and r["reason"] == "AssumeRoleFailed" and r)
+    assert ready["status"] == "False"
+    assert "AccessDenied" in ready["message"] and "arn:aws:iam::111122223333:role/sreops" in ready["message"]
+    assert "not-the-external-id" not in ready["message"]
+
+    # Fixing the Secret is enough: the resync picks it up without a spec change.
+    kube.core.patch_namespaced_secret("prod-aws", "default", {"stringData": {"externalId": SANDBOX_EXTERNAL_ID}})
+    wait_for(lambda: (r := _ready(kube, "AWSAccount", "prod")) and r["status"] == "True", timeout=30)
+
+
+def test_missing_secret_is_an_invalid_spec_naming_the_field(kube: Kube, operator_process: OperatorProcess) -> None:
+    kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "awsaccounts", _sample("AWSAccount"))
+    ready = wait_for(lambda: _ready(kube, "AWSAccount", "prod"))
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert ready["message"] == "spec.externalIdSecretRef: Secret 'prod-aws' not found in namespace 'default'"
+
+
+def test_invalid_spec_sets_ready_false_with_the_field_and_a_warning(
+    kube: Kube, operator_process: OperatorProcess
+) -> None:
+    """A cron the CRD's pattern accepts but cron cannot run: only the operator's model can reject it."""
+    policy = _sample("PatchPolicy")
+    policy["metadata"]["name"] = "bad-cron"
+    policy["spec"]["schedule"] = {"cron": "61 3 * * *", "timezone": "UTC"}
+    kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "patchpolicies", policy)
+
+    ready = wait_for(lambda: _ready(kube, "PatchPolicy", "bad-cron"))
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert ready["message"].startswith("spec.schedule.cron:")
+    assert wait_for(lambda: _events(kube, "bad-cron", "InvalidSpec"))[0].type == "Warning"
+    first_transition = ready["lastTransitionTime"]
+
+    # Fixing the spec is picked up at once; Ready flips, so its transition time moves.
+    fixed = copy.deepcopy(policy["spec"])
+    fixed["schedule"]["cron"] = "0 3 * * 0"
+    kube.custom.patch_namespaced_custom_object(GROUP, VERSION, "default", "patchpolicies", "bad-cron", {"spec": fixed})
+    ready = wait_for(lambda: (r := _ready(kube, "PatchPolicy", "bad-cron")) and r["reason"] == "SpecAccepted" and r)
+    assert ready["status"] == "Unknown"
+    assert ready["observedGeneration"] == 2
+    assert ready["lastTransitionTime"] >= first_transition
+    assert 'sreops_reconciles_total{kind="PatchPolicy",result="invalid_spec"} 1.0' in operator_process.metrics()
+
+
+def test_restart_loses_nothing_and_repeats_no_warning(kube: Kube, operator_process: OperatorProcess) -> None:
+    bad = _sample("ScanSchedule")
+    bad["metadata"]["name"] = "bad-zone"
+    bad["spec"]["schedule"] = {"cron": "0 * * * *", "timezone": "Mars/Olympus_Mons"}
+    kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "scanschedules", bad)
+    wait_for(lambda: _events(kube, "bad-zone", "InvalidSpec"))
+
+    operator_process.stop()
+    # Created while the operator is down: handled after it comes back.
+    kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "notifiers", _sample("Notifier"))
+    operator_process.start()
+
+    ready = wait_for(lambda: _ready(kube, "Notifier", "sre-alerts"))
+    assert ready["reason"] == "SpecAccepted"
+    # The resumed invalid object is re-validated but not warned about again.
+    assert len(_events(kube, "bad-zone", "InvalidSpec")) == 1
+    assert _ready(kube, "ScanSchedule", "bad-zone")["reason"] == "InvalidSpec"  # type: ignore[index]

@@ -31,6 +31,7 @@ ComplianceLevel = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", 
 Operation = Literal["Scan", "Install"]
 PatchId = Annotated[str, Field(min_length=1, max_length=100)]
 MAX_CONCURRENCY_PATTERN = r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"
+PATCH_GROUP_PATTERN = r"^[A-Za-z0-9 _.:/=+@-]+$"
 MAX_ERRORS_PATTERN = r"^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$"
 
 
@@ -73,6 +74,7 @@ class PatchPolicySpec(Model):
     regions: Regions = Field(default_factory=list)
     targets: Targets
     operating_system: OperatingSystem
+    patch_group: Annotated[str, Field(min_length=1, max_length=256, pattern=PATCH_GROUP_PATTERN)] | None = None
     baseline: Baseline = Field(default_factory=Baseline)
     schedule: Schedule
     window: Window = Field(default_factory=Window)

@@ -12,10 +12,10 @@ demo: setup
 	$(VENV)/bin/sreops sandbox $(ARGS)
 
 test: setup
-	$(PY) -m pytest $(ARGS)
+	$(PY) -P -m pytest $(ARGS)
 
 test-fast: setup
-	$(PY) -m pytest -m "not slow" $(ARGS)
+	$(PY) -P -m pytest -m "not slow" $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -23,8 +23,8 @@ lint: setup
 	scripts/typecheck.sh
 
 bench: setup
-	$(PY) -m bench $(ARGS)
+	$(PY) -P -m bench $(ARGS)
 
 # Re-pin after changing dependencies in pyproject.toml.
 constraints: setup
-	$(PY) -m pip freeze --exclude-editable | grep -v '^sreops' > constraints.txt
+	$(PY) -P -m pip freeze --exclude-editable | grep -v '^sreops' > constraints.txt

@@ -29,6 +29,7 @@ def run() -> None:
     proc = subprocess.Popen(
         [
             sys.executable,
+            "-P",
             "-m",
             "sreops.sandbox.aws.cli",
             "--speed",

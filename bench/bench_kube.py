@@ -66,7 +66,7 @@ def _rss_mb(pid: int) -> float:
 
 def _start(state_dir: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sreops.sandbox.kube.cli", "--state-dir", str(state_dir), "--port", "0"],
+        [sys.executable, "-P", "-m", "sreops.sandbox.kube.cli", "--state-dir", str(state_dir), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -22,9 +22,11 @@ fi
 stamp=$venv/.sreops-installed
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  # -P keeps the repo root off sys.path: its operator/ folder would shadow the standard library's
+  # `operator` before the editable install exists (see docs/design.md, Layout).
   echo "setup: installing Python packages into $venv (first run takes a few minutes)" >&2
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[sandbox,dev]' 2>&1 \
+  "$venv/bin/python" -P -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[sandbox,dev]' 2>&1 \
     | grep -v "^WARNING: Location" || true
-  "$venv/bin/python" -c 'import sreops.operator, kopf, moto' # fail here, not in the tests, if the install broke
+  "$venv/bin/python" -P -c "import sreops.operator, kopf, moto" # fail here, not in the tests, if the install broke
   echo "$want" >"$stamp"
 fi

@@ -44,7 +44,7 @@ class Child:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sreops.cli", *self.argv],
+                [sys.executable, "-P", "-m", "sreops.cli", *self.argv],
                 env={**os.environ, **self.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,

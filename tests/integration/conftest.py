@@ -113,7 +113,7 @@ class Aws:
 def aws(tmp_path: Path) -> Iterator[Aws]:
     """The default generated fleet (accounts 111122223333 and 444455556666), simulated clock frozen."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sreops.cli", "sandbox", "aws", "--port", str(free_port()), "--speed", "0"],
+        [sys.executable, "-P", "-m", "sreops.cli", "sandbox", "aws", "--port", str(free_port()), "--speed", "0"],
         stdout=subprocess.PIPE,
         stderr=(tmp_path / "aws.log").open("w"),
         text=True,

@@ -34,7 +34,7 @@ def test_sandbox_runs_seeds_serves_other_terminals_and_exits_cleanly(tmp_path: P
     state = tmp_path / "state"
     argv = ["sandbox", "--state-dir", str(state), "--exit-after", "25", "--output", "json"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sreops.cli", *argv],
+        [sys.executable, "-P", "-m", "sreops.cli", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

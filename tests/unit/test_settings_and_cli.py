@@ -54,7 +54,7 @@ def test_bad_settings_are_refused_with_a_reason(env: dict[str, str], words: str)
 
 def test_bad_setting_exits_2_without_a_traceback() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sreops.cli", "operator", "--default-region", "nowhere"],
+        [sys.executable, "-P", "-m", "sreops.cli", "operator", "--default-region", "nowhere"],
         capture_output=True,
         text=True,
         check=False,
@@ -76,7 +76,7 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[list[str]]:
 @pytest.mark.parametrize("path", _subcommands(build_parser()), ids=lambda p: " ".join(p) or "sreops")
 def test_every_subcommand_has_help(path: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sreops.cli", *path, "--help"], capture_output=True, text=True, check=False
+        [sys.executable, "-P", "-m", "sreops.cli", *path, "--help"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: sreops")

@@ -45,7 +45,7 @@ def test_cli_serves_until_signalled(tmp_path: Path, stop_signal: signal.Signals)
     the token from the environment, and exits 0 on SIGTERM or Ctrl-C."""
     env = {**os.environ, "SREOPS_SLACK_TOKEN": "xoxb-from-the-environment", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "sreops.sandbox.chat.cli", "--state-dir", str(tmp_path)],
+        [sys.executable, "-P", "-m", "sreops.sandbox.chat.cli", "--state-dir", str(tmp_path)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

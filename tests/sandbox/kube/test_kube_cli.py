@@ -35,7 +35,7 @@ def test_cli_serves_until_sigterm_and_keeps_state(tmp_path: Path) -> None:
     """Like a real apiserver process: it serves the kubeconfig's cluster until SIGTERM, exits 0, and
     its objects are on disk for the next start."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sreops.sandbox.kube.cli", "--state-dir", str(tmp_path), "--port", "0"],
+        [sys.executable, "-P", "-m", "sreops.sandbox.kube.cli", "--state-dir", str(tmp_path), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

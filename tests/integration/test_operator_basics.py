@@ -124,3 +124,25 @@ def test_restart_loses_nothing_and_repeats_no_warning(kube: Kube, operator_proce
     # The resumed invalid object is re-validated but not warned about again.
     assert len(_events(kube, "bad-zone", "InvalidSpec")) == 1
     assert _ready(kube, "ScanSchedule", "bad-zone")["reason"] == "InvalidSpec"  # type: ignore[index]
+
+
+def test_delete_waits_for_the_operator_to_release_its_finalizer(kube: Kube, operator_process: OperatorProcess) -> None:
+    """kopf holds a finalizer on every object it times; deletion completes only after the operator lets go."""
+    kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "notifiers", _sample("Notifier"))
+    wait_for(
+        lambda: "sreops.io/finalizer" in (_get(kube, "Notifier", "sre-alerts")["metadata"].get("finalizers") or [])
+    )
+    operator_process.stop()
+    kube.custom.delete_namespaced_custom_object(GROUP, VERSION, "default", "notifiers", "sre-alerts")
+    held = _get(kube, "Notifier", "sre-alerts")
+    assert held["metadata"]["deletionTimestamp"]  # held by the finalizer while the operator is down
+    operator_process.start()
+
+    def gone() -> bool:
+        try:
+            _get(kube, "Notifier", "sre-alerts")
+        except client.ApiException as exc:
+            return exc.status == 404
+        return False
+
+    wait_for(gone)

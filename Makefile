@@ -22,8 +22,9 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	scripts/typecheck.sh
 
+# No -P here: bench/ is imported from the repo root (safe once setup has installed the package).
 bench: setup
-	$(PY) -P -m bench $(ARGS)
+	$(PY) -m bench $(ARGS)
 
 # Re-pin after changing dependencies in pyproject.toml.
 constraints: setup

@@ -11,10 +11,12 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from sreops.sandbox.aws.scenario import DOC_ACCOUNT_IDS, SANDBOX_EXTERNAL_ID
+
 FINDINGS = 100_000
 INSTANCES = 1_000
 REGION = "us-west-2"
-ACCOUNT_ROLE = "arn:aws:iam::111111111111:role/sreops"
+ACCOUNT_ROLE = f"arn:aws:iam::{DOC_ACCOUNT_IDS[0]}:role/sreops"
 
 
 def _rss_mib(pid: int) -> float:
@@ -63,7 +65,9 @@ def run() -> None:
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
             **base,
         )
-        c = sts.assume_role(RoleArn=ACCOUNT_ROLE, RoleSessionName="bench")["Credentials"]
+        c = sts.assume_role(RoleArn=ACCOUNT_ROLE, RoleSessionName="bench", ExternalId=SANDBOX_EXTERNAL_ID)[
+            "Credentials"
+        ]
         creds = {
             "aws_access_key_id": c["AccessKeyId"],
             "aws_secret_access_key": c["SecretAccessKey"],

@@ -35,6 +35,9 @@ def configure_kopf(settings: Settings, kopf_settings: kopf.OperatorSettings) -> 
     kopf_settings.watching.client_timeout = 330
     kopf_settings.watching.connect_timeout = 10
     kopf_settings.networking.error_backoffs = [1, 2, 5, 10, 20]
+    # A deleted object keeps kopf's finalizer until its timers have exited; a timer caught inside its handler
+    # is checked again after this many seconds (kopf's default, 60, holds every such deletion for a minute).
+    kopf_settings.background.cancellation_polling = 5.0
 
 
 def build_registry(settings: Settings) -> kopf.OperatorRegistry:

@@ -26,6 +26,8 @@ class Settings:
     namespaces: tuple[str, ...] = ()  # empty: every namespace (cluster-wide)
     default_region: str = "us-east-1"
     resync_seconds: float = 300.0
+    # How often a PatchRun in progress is polled and maintenance-window executions are looked for.
+    run_poll_seconds: float = 30.0
     log_format: LogFormat = "text"
     verbose: bool = False
     health_port: int = 8080
@@ -47,6 +49,10 @@ class Settings:
         log_format = pick(args.log_format, "SREOPS_LOG_FORMAT", "text")
         try:
             resync = float(pick(args.resync_seconds, "SREOPS_RESYNC_SECONDS", "300"))
+            # Unset, a run is polled as often as resources are resynced, at most every 30 s.
+            run_poll = float(
+                pick(getattr(args, "run_poll_seconds", None), "SREOPS_RUN_POLL_SECONDS", str(min(30.0, resync)))
+            )
             health_port = int(pick(args.health_port, "SREOPS_HEALTH_PORT", "8080"))
             metrics_port = int(pick(args.metrics_port, "SREOPS_METRICS_PORT", "9090"))
         except ValueError as exc:
@@ -57,10 +63,13 @@ class Settings:
             raise SettingsError(f"log format {log_format!r} must be json or text")
         if resync < 1:
             raise SettingsError("resync interval must be at least 1 second")
+        if run_poll < 1:
+            raise SettingsError("run poll interval must be at least 1 second")
         return cls(
             namespaces=tuple(n.strip() for n in namespaces),
             default_region=region,
             resync_seconds=resync,
+            run_poll_seconds=run_poll,
             log_format="json" if log_format == "json" else "text",
             verbose=bool(args.verbose),
             health_port=health_port,
@@ -77,6 +86,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--default-region", help="AWS region when neither resource nor account names one")
     parser.add_argument("--resync-seconds", type=float, help="how often each resource is re-checked (default 300)")
+    parser.add_argument(
+        "--run-poll-seconds",
+        type=float,
+        help="how often a PatchRun in progress is polled (default: the resync interval, at most 30)",
+    )
     parser.add_argument("--log-format", choices=["json", "text"], help="log line format (default text)")
     parser.add_argument("--health-port", type=int, help="liveness endpoint port, /healthz (default 8080)")
     parser.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default 9090)")

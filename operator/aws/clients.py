@@ -137,9 +137,10 @@ class ClientFactory:
                 code = (parsed.get("Error") or {}).get("Code") or "OK"
                 self._on_call(service, model.name, str(code))
 
-        def after_call_error(model: Any, exception: BaseException, **_: Any) -> None:
+        def after_call_error(exception: BaseException, event_name: str = "", **_: Any) -> None:
+            # botocore emits this event without the operation model; the name ends with the operation.
             if self._on_call is not None:
-                self._on_call(service, model.name, type(exception).__name__)
+                self._on_call(service, event_name.rsplit(".", 1)[-1], type(exception).__name__)
 
         def needs_retry(operation: Any, response: Any = None, **_: Any) -> None:
             if self._on_throttle is not None and response is not None:

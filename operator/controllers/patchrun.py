@@ -1,23 +1,294 @@
-"""PatchRun controller. Today: validation and the InvalidSpec contract.
+"""PatchRun controller: one AWS-RunPatchBaseline execution of a PatchPolicy, like a Job of a CronJob.
 
-Seam for the AWS work: `reconcile` is where SendCommand runs AWS-RunPatchBaseline and the run's progress is tracked.
+A Manual or Chat run sends its commands (exactly once: see `run_commands`); a Schedule run adopts the
+commands of its maintenance-window execution. While it is in progress a timer polls the invocations into
+`status.instances` and `status.failedInstances`; when every command has ended the run gets `Complete` or
+`Failed`, the policy's `status.lastRun` is set, `sreops_patch_runs_total` counts it, an event says so, and
+the policy's runs are pruned to its `historyLimit`.
+
+Conditions: `Complete` (False while running, True on success), `Failed` (True on failure), and `Ready`:
+Unknown while running, True when it succeeded, False when it failed or cannot start. `startedAt` and
+`finishedAt` are the operator's clock when it sent (or adopted) the commands and when it saw the last one
+end, so they compare with the other Kubernetes timestamps.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+from typing import Any
+
 import kopf
 
-from sreops.operator.api import KINDS, PatchRunSpec
-from sreops.operator.api.conditions import READY
-from sreops.operator.controllers.base import Context, register_reconcile
+from sreops.operator.accounts import AccountNotReadyError, Placement, placements
+from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, PatchRunSpec, SpecError, parse_spec
+from sreops.operator.api.conditions import READY, ConditionStatus, get_condition, now_rfc3339, set_condition
+from sreops.operator.api.patchrun import CommandRef
+from sreops.operator.aws.clients import Access
+from sreops.operator.aws.errors import ErrorKind, classify, error_message, is_aws_error
+from sreops.operator.controllers import run_triggers
+from sreops.operator.controllers.base import Context, raise_for_aws_error, register_reconcile, report_invalid_spec
+from sreops.operator.kube import get_object
+from sreops.operator.run_commands import (
+    KeyedLocks,
+    ScheduledExecution,
+    command_progress,
+    execution_commands,
+    recorded_commands,
+    send_once,
+)
+from sreops.operator.run_history import is_finished, is_started, runs_of_policy, runs_to_prune
+from sreops.operator.run_objects import delete_run, get_run, list_runs, patch_run_status, set_last_run, set_owner
+from sreops.operator.run_progress import RunProgress, summarize
 from sreops.operator.settings import Settings
 
 KIND = KINDS["PatchRun"]
+COMPLETE = "Complete"
+FAILED = "Failed"
+SUCCEEDED = "Succeeded"
 
 
-def reconcile(spec: PatchRunSpec, ctx: Context) -> None:
-    ctx.set_condition(READY, "Unknown", "SpecAccepted", "spec is valid; the PatchRun controller is not active yet")
+def _policy(spec: PatchRunSpec, ctx: Context) -> tuple[dict[str, Any], PatchPolicySpec]:
+    name = spec.policy_ref.name
+    obj = get_object(ctx.services.kube, "PatchPolicy", ctx.namespace, name)
+    if obj is None:
+        raise SpecError("spec.policyRef.name", f"PatchPolicy {name!r} not found in namespace {ctx.namespace!r}")
+    try:
+        return obj, parse_spec(PatchPolicySpec, obj.get("spec"))
+    except SpecError as err:
+        raise SpecError("spec.policyRef.name", f"PatchPolicy {name!r} has an invalid spec ({err})") from None
+
+
+def _owned_by(run: Mapping[str, Any], policy: Mapping[str, Any]) -> bool:
+    uid = policy["metadata"]["uid"]
+    return any(o.get("uid") == uid for o in (run.get("metadata") or {}).get("ownerReferences") or [])
+
+
+def _write(ctx: Context, update: Mapping[str, Any]) -> None:
+    """A direct status write (see run_objects); it also says which generation the status describes."""
+    patch_run_status(ctx.services.kube, ctx.namespace, ctx.name, {**update, "observedGeneration": ctx.generation})
+
+
+def _conditions(
+    status: Mapping[str, Any], generation: int | None, *changes: tuple[str, ConditionStatus, str, str]
+) -> Any:
+    conditions = status.get("conditions")
+    for type_, value, reason, message in changes:
+        conditions = set_condition(conditions, type_, value, reason, message, generation)
+    return conditions
+
+
+class RunReconciler:
+    """Reconcile of one run; `locks` keeps a timer and a change handler of the same run apart."""
+
+    def __init__(self, locks: KeyedLocks) -> None:
+        self.locks = locks
+        # Finished runs this process has reported on their policy: their resyncs then cost no API call.
+        self.reported: set[str] = set()
+
+    def __call__(self, spec: PatchRunSpec, ctx: Context) -> None:
+        if is_finished(ctx.body.get("status")):
+            if ctx.uid not in self.reported:  # repairs a lastRun lost to a crash; no AWS call
+                self._report_on_policy(spec, ctx, ctx.body)
+            return
+        policy_obj, policy = _policy(spec, ctx)
+        if not _owned_by(ctx.body, policy_obj):
+            set_owner(ctx.services.kube, ctx.body, policy_obj)
+        with self.locks.hold(ctx.uid):
+            run = get_run(ctx.services.kube, ctx.namespace, ctx.name)  # fresh: what another handler did counts
+            if run is None or run["metadata"]["uid"] != ctx.uid or is_finished(run.get("status")):
+                return
+            self._advance(spec, ctx, run, policy)
+
+    def _advance(self, spec: PatchRunSpec, ctx: Context, run: dict[str, Any], policy: PatchPolicySpec) -> None:
+        status: dict[str, Any] = dict(run.get("status") or {})
+        execution = ScheduledExecution.of(run)
+        operation = spec.operation or policy.operation
+        if execution is None and not is_started(status) and policy.suspend:
+            message = f"PatchPolicy {spec.policy_ref.name} is suspended: it starts no new runs; nothing was sent"
+            self._finish(ctx, run, status, None, operation, "PolicySuspended", message)
+            return
+        cells = self._placements(ctx, policy)
+        access_by_account: dict[str, Access] = {c.account_id: c.access for c in cells}
+        first_start = not is_started(status)
+
+        def record(refs: list[CommandRef]) -> None:
+            status["commandIds"] = [r.to_wire() for r in refs]
+            _write(ctx, {"commandIds": status["commandIds"]})
+
+        factory = ctx.services.aws
+        execution_status: str | None = None
+        doing = "sending the run's commands" if execution is None else "reading the window execution"
+        try:
+            if first_start:  # step 1 of exactly-once: mark before anything is sent
+                status["startedAt"] = now_rfc3339()
+                _write(ctx, {"startedAt": status["startedAt"]})
+            recorded = recorded_commands(status)
+            if execution is not None:
+                access = access_by_account.get(execution.account)
+                if access is None:
+                    raise AccountNotReadyError(execution.account, "AccountNotInPolicy", "not an account of the policy")
+                refs, execution_status = execution_commands(factory, access, execution, recorded)
+                if len(refs) > len(recorded):
+                    record(refs)
+            else:
+                refs = send_once(factory, ctx.uid, policy, operation, cells, recorded, not first_start, record)
+            if first_start:
+                what = f"window execution {execution.execution_id}" if execution else f"{len(refs)} command(s)"
+                kopf.event(ctx.body, type="Normal", reason="RunStarted", message=f"{operation}: {what}")
+            doing = "polling the run's commands"
+            progress = summarize(
+                (command_progress(factory, access_by_account.get(r.account), r) for r in refs), execution_status
+            )
+        except AccountNotReadyError as exc:
+            self._not_ready(ctx, status, exc.reason, exc.message)
+            raise kopf.TemporaryError(exc.message, delay=ctx.settings.run_poll_seconds) from exc
+        except Exception as exc:
+            if not is_aws_error(exc):
+                raise
+            if classify(exc) is ErrorKind.INVALID and doing.startswith("sending"):
+                # AWS refuses the command itself (document, parameters, targets): retrying cannot help.
+                message = f"SSM rejected the command: {error_message(exc)}"
+                self._finish(ctx, run, status, None, operation, "CommandRejected", message)
+                return
+            raise_for_aws_error(exc, ctx, doing)
+        if progress.finished:
+            reason = SUCCEEDED if progress.succeeded else FAILED
+            self._finish(ctx, run, status, progress, operation, reason, progress.summary())
+        else:
+            self._running(ctx, status, progress)
+
+    def _placements(self, ctx: Context, policy: PatchPolicySpec) -> list[Placement]:
+        services = ctx.services
+        try:
+            return placements(
+                services.kube,
+                services.aws,
+                ctx.settings.default_region,
+                ctx.namespace,
+                policy.account_ref,
+                policy.regions,
+            )
+        except AccountNotReadyError as exc:
+            self._not_ready(ctx, ctx.body.get("status") or {}, exc.reason, exc.message)
+            raise kopf.TemporaryError(exc.message, delay=ctx.settings.run_poll_seconds) from exc
+        except Exception as exc:
+            if not is_aws_error(exc):
+                raise
+            raise_for_aws_error(exc, ctx, "finding the account to act in")
+
+    def _not_ready(self, ctx: Context, status: Mapping[str, Any], reason: str, msg: str) -> None:
+        conditions = _conditions(status, ctx.generation, (READY, "False", reason, msg))
+        _write(ctx, {"conditions": conditions})
+
+    def _running(self, ctx: Context, status: dict[str, Any], progress: RunProgress) -> None:
+        message = progress.summary()
+        update = {
+            "instances": progress.counts.to_wire(),
+            "failedInstances": [f.to_wire() for f in progress.failed_instances],
+            "conditions": _conditions(
+                status, ctx.generation, (COMPLETE, "False", "Running", message), (READY, "Unknown", "Running", message)
+            ),
+        }
+        if any(status.get(k) != v for k, v in update.items()):  # a poll that saw no change writes nothing
+            _write(ctx, update)
+
+    def _finish(
+        self,
+        ctx: Context,
+        run: Mapping[str, Any],
+        status: dict[str, Any],
+        progress: RunProgress | None,
+        operation: str,
+        reason: str,
+        message: str,
+    ) -> None:
+        ok = reason == SUCCEEDED
+        result = SUCCEEDED if ok else FAILED
+        changes: list[tuple[str, ConditionStatus, str, str]] = [
+            (COMPLETE, "True" if ok else "False", reason, message),
+            (READY, "True" if ok else "False", reason, message),
+        ]
+        if not ok:
+            changes.append((FAILED, "True", reason, message))
+        status["finishedAt"] = now_rfc3339()
+        status["conditions"] = _conditions(status, ctx.generation, *changes)
+        update: dict[str, Any] = {"finishedAt": status["finishedAt"], "conditions": status["conditions"]}
+        if progress is not None:
+            update["instances"] = progress.counts.to_wire()
+            update["failedInstances"] = [f.to_wire() for f in progress.failed_instances]
+        _write(ctx, update)
+        # Only the handler that wrote finishedAt gets here (fresh read under the run's lock): once each.
+        ctx.services.metrics.patch_runs.labels(operation, result).inc()
+        kopf.event(
+            ctx.body, type="Normal" if ok else "Warning", reason=f"Run{result}", message=f"{operation}: {message}"
+        )
+        self.locks.forget(ctx.uid)
+        spec = parse_spec(PatchRunSpec, run.get("spec"))
+        self._report_on_policy(spec, ctx, {**run, "status": status})
+        prune(ctx, spec.policy_ref.name)
+
+    def _report_on_policy(self, spec: PatchRunSpec, ctx: Context, run: Mapping[str, Any]) -> None:
+        """The policy's status.lastRun names this run unless a run that finished later is there."""
+        policy = get_object(ctx.services.kube, "PatchPolicy", ctx.namespace, spec.policy_ref.name)
+        if policy is None:
+            self.reported.add(ctx.uid)
+            return
+        status = run.get("status") or {}
+        finished_at = str(status.get("finishedAt") or "")
+        current = (policy.get("status") or {}).get("lastRun") or {}
+        if current.get("name") == ctx.name or str(current.get("finishedAt") or "") > finished_at:
+            self.reported.add(ctx.uid)
+            return
+        complete = get_condition(status, COMPLETE) or {}
+        result = SUCCEEDED if complete.get("status") == "True" else FAILED
+        last_run = {"name": ctx.name, "result": result, "finishedAt": finished_at}
+        set_last_run(ctx.services.kube, ctx.namespace, spec.policy_ref.name, last_run)
+        self.reported.add(ctx.uid)
+
+
+def prune(ctx: Context, policy_name: str) -> None:
+    """Deletes the policy's oldest finished runs beyond its historyLimit."""
+    policy = get_object(ctx.services.kube, "PatchPolicy", ctx.namespace, policy_name)
+    if policy is None:
+        return
+    try:
+        limit = parse_spec(PatchPolicySpec, policy.get("spec")).history_limit
+    except SpecError:
+        return
+    runs = runs_of_policy(list_runs(ctx.services.kube, ctx.namespace), policy_name)
+    for run in runs_to_prune(runs, limit):
+        name = run["metadata"]["name"]
+        deleted = delete_run(ctx.services.kube, run)
+        ctx.logger.info("pruning PatchRun %s (policy %s keeps %d): %s", name, policy_name, limit, deleted or "gone")
+
+
+def _in_progress(status: Mapping[str, Any] | None, **_: Any) -> bool:
+    return is_started(status) and not is_finished(status)
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
+    reconcile = RunReconciler(KeyedLocks())
     register_reconcile(registry, settings, KIND, PatchRunSpec, reconcile)
+
+    def poll(
+        *, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
+    ) -> None:
+        ctx = Context(body=body, patch=patch, services=memo["services"], logger=logger)
+        try:
+            reconcile(parse_spec(PatchRunSpec, body.get("spec")), ctx)
+        except SpecError as err:
+            report_invalid_spec(KIND, ctx, err)
+
+    # Only runs in progress are polled: the timer stops when finishedAt is written.
+    kopf.timer(
+        GROUP,
+        VERSION,
+        KIND.plural,
+        registry=registry,
+        id="poll",
+        interval=settings.run_poll_seconds,
+        initial_delay=settings.run_poll_seconds,
+        when=_in_progress,
+    )(poll)
+    run_triggers.register(registry, settings)

@@ -49,13 +49,14 @@ def test_sandbox_runs_seeds_serves_other_terminals_and_exits_cleanly(tmp_path: P
         # Another terminal: kubectl with the state dir's kubeconfig, boto3 and slack_sdk with sandbox.env.
         shell_env = {**os.environ, **env, "HOME": str(tmp_path)}
         get = lambda: subprocess.run(  # noqa: E731
-            ["kubectl", "get", "pp", "web-fleet", "-o", "jsonpath={.status.conditions[0].reason}"],
+            ["kubectl", "get", "pp", "web-fleet", "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'],
             env=shell_env,
             capture_output=True,
             text=True,
             check=False,
         )
-        assert wait_for(lambda: get().stdout, timeout=60) == "SpecAccepted"
+        # The policy acts in the seeded account: Ready once its AWS resources are in place.
+        assert wait_for(lambda: get().stdout == "True", timeout=60)
         sts = boto3.client(
             "sts",
             endpoint_url=env["AWS_ENDPOINT_URL"],

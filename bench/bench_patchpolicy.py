@@ -26,9 +26,9 @@ from kubernetes import client, config
 from sreops.operator.accounts import placements
 from sreops.operator.api import GROUP, VERSION, PatchPolicySpec
 from sreops.operator.aws.clients import ClientFactory
-from sreops.operator.compliance import read_compliance
-from sreops.operator.patchpolicy_desired import Identity, desired_state
-from sreops.operator.patchpolicy_sync import sync_placement
+from sreops.operator.patching.compliance import read_compliance
+from sreops.operator.patching.desired import Identity, desired_state
+from sreops.operator.patching.sync import sync_placement
 from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID
 from sreops.sandbox.kube.server import KubeServer
 from sreops.sandbox.processes import Child, free_port

@@ -25,10 +25,10 @@ from sreops.operator.api.conditions import READY, get_condition, now_rfc3339
 from sreops.operator.api.patchpolicy import PolicyTarget
 from sreops.operator.api.schedule import next_run
 from sreops.operator.aws.errors import classify, error_message, is_aws_error
-from sreops.operator.compliance import COMPLIANT, ComplianceCounts, compliant_condition, read_compliance
 from sreops.operator.controllers.base import Context, raise_for_aws_error, register_reconcile
-from sreops.operator.patchpolicy_desired import Identity, desired_state
-from sreops.operator.patchpolicy_sync import PatchGroupConflictError, remove_placement, sync_placement
+from sreops.operator.patching.compliance import COMPLIANT, ComplianceCounts, compliant_condition, read_compliance
+from sreops.operator.patching.desired import Identity, desired_state
+from sreops.operator.patching.sync import PatchGroupConflictError, remove_placement, sync_placement
 from sreops.operator.services import Services
 from sreops.operator.settings import Settings
 

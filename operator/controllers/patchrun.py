@@ -29,7 +29,7 @@ from sreops.operator.aws.errors import ErrorKind, classify, error_message, is_aw
 from sreops.operator.controllers import run_triggers
 from sreops.operator.controllers.base import Context, raise_for_aws_error, register_reconcile, report_invalid_spec
 from sreops.operator.kube import get_object
-from sreops.operator.run_commands import (
+from sreops.operator.runs.commands import (
     KeyedLocks,
     ScheduledExecution,
     command_progress,
@@ -37,9 +37,9 @@ from sreops.operator.run_commands import (
     recorded_commands,
     send_once,
 )
-from sreops.operator.run_history import is_finished, is_started, runs_of_policy, runs_to_prune
-from sreops.operator.run_objects import delete_run, get_run, list_runs, patch_run_status, set_last_run, set_owner
-from sreops.operator.run_progress import RunProgress, summarize
+from sreops.operator.runs.history import is_finished, is_started, runs_of_policy, runs_to_prune
+from sreops.operator.runs.objects import delete_run, get_run, list_runs, patch_run_status, set_last_run, set_owner
+from sreops.operator.runs.progress import RunProgress, summarize
 from sreops.operator.settings import Settings
 
 KIND = KINDS["PatchRun"]

@@ -30,9 +30,9 @@ from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, SpecErro
 from sreops.operator.api.patchpolicy import PolicyTarget
 from sreops.operator.aws import ssm_commands
 from sreops.operator.aws.errors import error_message, is_aws_error
-from sreops.operator.run_commands import WINDOW_EXECUTION_ANNOTATION, ScheduledExecution
-from sreops.operator.run_objects import annotate_policy, create_run, new_run
-from sreops.operator.run_plan import (
+from sreops.operator.runs.commands import WINDOW_EXECUTION_ANNOTATION, ScheduledExecution
+from sreops.operator.runs.objects import annotate_policy, create_run, new_run
+from sreops.operator.runs.plan import (
     RUN_NOW_ANNOTATION,
     RUN_NOW_BY_ANNOTATION,
     run_now_name,

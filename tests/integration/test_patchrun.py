@@ -23,7 +23,7 @@ from sreops.operator.aws.clients import ClientFactory
 from sreops.operator.controllers.run_triggers import start_run_now
 from sreops.operator.kube import NOT_FOUND
 from sreops.operator.metrics import OperatorMetrics
-from sreops.operator.run_plan import run_now_name
+from sreops.operator.runs.plan import run_now_name
 from sreops.operator.services import Services
 from sreops.operator.settings import Settings
 from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID

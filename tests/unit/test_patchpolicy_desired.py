@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 from sreops.operator.api import PatchPolicySpec
-from sreops.operator.compliance import ComplianceCounts, compliant_condition, count_compliance
-from sreops.operator.patchpolicy_desired import (
+from sreops.operator.patching.compliance import ComplianceCounts, compliant_condition, count_compliance
+from sreops.operator.patching.desired import (
     MAX_NAME,
     Identity,
     baseline_changes,

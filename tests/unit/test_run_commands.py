@@ -12,7 +12,7 @@ from sreops.operator.api.patchrun import CommandRef
 from sreops.operator.aws import ssm_commands
 from sreops.operator.aws.clients import OWN_CREDENTIALS, ClientFactory
 from sreops.operator.aws.ssm_commands import CommandInfo
-from sreops.operator.run_commands import ScheduledExecution, send_once
+from sreops.operator.runs.commands import ScheduledExecution, send_once
 
 UID = "3c0d8d68-648a-4b68-887b-eb0e72d25330"
 CELLS = [

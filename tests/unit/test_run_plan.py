@@ -7,7 +7,7 @@ import re
 import pytest
 
 from sreops.operator.api.common import NAME_PATTERN, Targets
-from sreops.operator.run_plan import (
+from sreops.operator.runs.plan import (
     command_parameters,
     command_parts,
     part_number,

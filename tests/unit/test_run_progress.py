@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from sreops.operator.run_history import runs_to_prune
-from sreops.operator.run_progress import CommandProgress, Invocation, failure_detail, outcome, summarize
+from sreops.operator.runs.history import runs_to_prune
+from sreops.operator.runs.progress import CommandProgress, Invocation, failure_detail, outcome, summarize
 
 
 def _command(status: str, *invocations: Invocation, target_count: int | None = None, region: str = "us-west-2") -> Any:

@@ -23,14 +23,14 @@ from sreops.operator.api import PatchPolicySpec
 from sreops.operator.api.patchrun import CommandRef
 from sreops.operator.aws import ssm_commands
 from sreops.operator.aws.clients import Access, ClientFactory
-from sreops.operator.run_plan import (
+from sreops.operator.runs.plan import (
     COMMENT_PREFIX,
     DOCUMENT,
     command_parameters,
     command_parts,
     part_number,
 )
-from sreops.operator.run_progress import CommandProgress, Invocation
+from sreops.operator.runs.progress import CommandProgress, Invocation
 
 # Crash recovery looks through the newest 10 pages (500 commands) of AWS-RunPatchBaseline per region.
 LOOKUP_PAGES = 10

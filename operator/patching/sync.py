@@ -18,7 +18,7 @@ from sreops.operator.api.patchpolicy import PolicyTarget
 from sreops.operator.aws import ssm_patching as ssm_api
 from sreops.operator.aws.errors import error_code
 from sreops.operator.aws.ssm_patching import BASELINE, WINDOW, SsmClient
-from sreops.operator.patchpolicy_desired import (
+from sreops.operator.patching.desired import (
     UID_TAG,
     DesiredState,
     Identity,

@@ -1,0 +1,1 @@
+"""PatchPolicy work in AWS: the desired SSM resources, converging them, and fleet compliance."""

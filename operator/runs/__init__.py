@@ -1,0 +1,1 @@
+"""PatchRun work: planning commands, sending them exactly once, tracking progress, history."""

@@ -64,6 +64,10 @@ def _tag_keys(tags: dict[str, str]) -> dict[str, str]:
     return tags
 
 
+# SSM takes at most 5 targets per SendCommand and window target: each tag is one, the id list another.
+MAX_TAGS_WITH_IDS = 4
+
+
 class Targets(Model):
     tags: Annotated[
         dict[str, Annotated[str, Field(max_length=256)]], Field(max_length=5), AfterValidator(_tag_keys)
@@ -76,6 +80,8 @@ class Targets(Model):
     def _one_of(self) -> Targets:
         if not self.tags and not self.instance_ids:
             raise ValueError("at least one of tags or instanceIds is required")
+        if self.instance_ids and len(self.tags) > MAX_TAGS_WITH_IDS:
+            raise ValueError("with instanceIds, at most 4 tags (SSM allows 5 targets per command and window target)")
         return self
 
 

@@ -36,6 +36,8 @@ log = logging.getLogger("sreops.sandbox")
 Output = Literal["table", "json"]
 # Drift is repaired within a minute (API.md): the operator re-checks each resource this often.
 SANDBOX_RESYNC_SECONDS = 20
+# At the default speed a patch command takes seconds: poll runs often enough to watch them move.
+SANDBOX_RUN_POLL_SECONDS = 2
 NAMESPACE = "default"
 
 
@@ -116,6 +118,7 @@ class Sandbox:
                 f"--health-port={ports.operator_health}",
                 f"--metrics-port={ports.operator_metrics}",
                 f"--resync-seconds={SANDBOX_RESYNC_SECONDS}",
+                f"--run-poll-seconds={SANDBOX_RUN_POLL_SECONDS}",
                 f"--default-region={scenario.accounts[0].regions[0]}",
             ],
             env={**self.env, "HOME": str(self.state_dir), "AWS_RETRY_MODE": "standard"},

@@ -12,7 +12,7 @@ from kubernetes import client
 
 from sreops.operator.api import GROUP, KINDS, VERSION
 from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID
-from tests.integration.conftest import Kube, OperatorProcess, wait_for
+from tests.integration.conftest import Aws, Kube, OperatorProcess, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SAMPLES = Path(__file__).resolve().parents[2] / "crds" / "samples"
@@ -146,3 +146,16 @@ def test_delete_waits_for_the_operator_to_release_its_finalizer(kube: Kube, oper
         return False
 
     wait_for(gone)
+
+
+def test_aws_calls_and_throttles_are_counted(kube: Kube, aws: Aws, operator_process: OperatorProcess) -> None:
+    """Every AWS call is counted by service, operation and code; each throttled attempt is counted too."""
+    aws.admin("PUT", "faults", {"spec": "sts:GetCallerIdentity=throttle:1x"})  # the next call only
+    _external_id_secret(kube)
+    kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "awsaccounts", _sample("AWSAccount"))
+    wait_for(lambda: (r := _ready(kube, "AWSAccount", "prod")) and r["status"] == "True")
+    metrics = operator_process.metrics()
+    assert 'sreops_aws_throttles_total{operation="GetCallerIdentity",service="sts"} 1.0' in metrics
+    # botocore's standard retry hid the throttle: the call itself succeeded.
+    assert 'sreops_aws_calls_total{code="OK",operation="GetCallerIdentity",service="sts"}' in metrics
+    assert 'sreops_aws_calls_total{code="OK",operation="AssumeRole",service="sts"}' in metrics

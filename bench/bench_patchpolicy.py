@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -31,7 +29,7 @@ from sreops.operator.patching.desired import Identity, desired_state
 from sreops.operator.patching.sync import sync_placement
 from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID
 from sreops.sandbox.kube.server import KubeServer
-from sreops.sandbox.processes import Child, free_port
+from sreops.sandbox.processes import Child, free_port, start_aws_standin
 from sreops.sandbox.seed import ensure_namespace, install_crds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,23 +43,6 @@ def _policy(name: str) -> dict[str, Any]:
     doc["metadata"] = {"name": name}
     doc["spec"].pop("patchGroup")
     return doc
-
-
-def _start_aws(workdir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-P", "-m", "sreops.cli", "sandbox", "aws", "--port", str(free_port()), "--speed", "0"],
-        stdout=subprocess.PIPE,
-        stderr=(workdir / "aws.log").open("w"),
-        text=True,
-    )
-    env: dict[str, str] = {}
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("# admin"):
-            break
-        key, _, value = line.strip().partition("=")
-        env[key] = value
-    return proc, env
 
 
 def _ready_count(custom: client.CustomObjectsApi, namespace: str) -> int:
@@ -143,7 +124,7 @@ def run() -> None:
         handle = KubeServer(workdir / "kube").start_in_thread()
         api = config.new_client_from_config(config_file=str(handle.kubeconfig_path))
         install_crds(api)
-        aws_proc, aws_env = _start_aws(workdir)
+        aws_proc, aws_env = start_aws_standin(workdir / "aws.log")
         health, metrics = free_port(), free_port()
         operator = Child(
             name="operator",

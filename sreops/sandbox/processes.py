@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -12,6 +14,17 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the thread that started it dies, even by SIGKILL, so a killed
+    sandbox or test run never leaves an operator running (prctl PR_SET_PDEATHSIG). Start children from a
+    long-lived thread (the main one)."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -50,6 +63,7 @@ class Child:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C in the terminal reaches us; we stop the child ourselves
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl, safe before exec
             )
         deadline = time.monotonic() + timeout
         while not http_ok(self.health_url):
@@ -73,3 +87,37 @@ class Child:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def start_aws_standin(log: Path, *extra_args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """`sreops sandbox aws` as a child process (moto's state is per process), frozen clock unless
+    `extra_args` say otherwise; returns it with the environment it printed (AWS_ENDPOINT_URL, keys...)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "sreops.cli",
+            "sandbox",
+            "aws",
+            "--port",
+            str(free_port()),
+            "--speed",
+            "0",
+            *extra_args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+    )
+    env: dict[str, str] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:  # it prints KEY=value lines, then "# admin: ..." once it serves
+        if line.startswith("# admin"):
+            break
+        key, _, value = line.strip().partition("=")
+        env[key] = value
+    if "AWS_ENDPOINT_URL" not in env:
+        proc.kill()
+        raise RuntimeError(f"the AWS stand-in did not start: {log.read_text()[-2000:]}")
+    return proc, env

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ import pytest
 from kubernetes import client, config
 
 from sreops.sandbox.kube.server import KubeServer, ThreadHandle
-from sreops.sandbox.processes import Child, free_port, http_ok
+from sreops.sandbox.processes import Child, free_port, http_ok, start_aws_standin
 from sreops.sandbox.seed import install_crds
 
 
@@ -112,21 +111,8 @@ class Aws:
 @pytest.fixture
 def aws(tmp_path: Path) -> Iterator[Aws]:
     """The default generated fleet (accounts 111122223333 and 444455556666), simulated clock frozen."""
-    proc = subprocess.Popen(
-        [sys.executable, "-P", "-m", "sreops.cli", "sandbox", "aws", "--port", str(free_port()), "--speed", "0"],
-        stdout=subprocess.PIPE,
-        stderr=(tmp_path / "aws.log").open("w"),
-        text=True,
-    )
-    env: dict[str, str] = {}
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("# admin"):
-            break
-        key, _, value = line.strip().partition("=")
-        env[key] = value
+    proc, env = start_aws_standin(tmp_path / "aws.log")
     try:
-        assert "AWS_ENDPOINT_URL" in env, (tmp_path / "aws.log").read_text()
         yield Aws(proc, env)
     finally:
         proc.terminate()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from kubernetes.client.exceptions import ApiException
 from sreops.operator.api import GROUP, VERSION
 from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID
 from sreops.sandbox.kube.server import KubeServer
-from sreops.sandbox.processes import free_port
+from sreops.sandbox.processes import start_aws_standin
 from sreops.sandbox.seed import ensure_namespace, install_crds
 from tests.integration.conftest import Aws, Kube, OperatorProcess, make_operator, wait_for
 
@@ -47,21 +46,7 @@ class Env:
 
 def _start_aws(workdir: Path) -> Aws:
     """The AWS stand-in as a child process, like the `aws` fixture (which is per test)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sreops.cli", "sandbox", "aws", "--port", str(free_port()), "--speed", "0"],
-        stdout=subprocess.PIPE,
-        stderr=(workdir / "aws.log").open("w"),
-        text=True,
-    )
-    env: dict[str, str] = {}
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("# admin"):
-            break
-        key, _, value = line.strip().partition("=")
-        env[key] = value
-    assert "AWS_ENDPOINT_URL" in env, (workdir / "aws.log").read_text()
-    return Aws(proc, env)
+    return Aws(*start_aws_standin(workdir / "aws.log"))
 
 
 @pytest.fixture(scope="module")

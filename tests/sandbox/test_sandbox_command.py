@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,38 @@ def test_sandbox_runs_seeds_serves_other_terminals_and_exits_cleanly(tmp_path: P
     for secret in (env["SREOPS_SLACK_TOKEN"], env["AWS_SECRET_ACCESS_KEY"], env["SREOPS_SLACK_SIGNING_SECRET"]):
         assert secret not in out and secret not in err
     assert (state / "logs" / "operator.log").exists()
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_sigterm_stops_every_process_it_started(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    proc = subprocess.Popen(
+        [sys.executable, "-P", "-m", "sreops.cli", "sandbox", "--state-dir", str(state), "--output", "json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: (state / "sandbox.env").exists() or proc.poll() is not None, timeout=60)
+        wait_for(lambda: _children_of(proc.pid), timeout=60)  # the operator
+        children = _children_of(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    assert "Traceback" not in err
+    for child in children:
+        assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]

@@ -29,7 +29,7 @@ from sreops.operator.patching.desired import Identity, desired_state
 from sreops.operator.patching.sync import sync_placement
 from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID
 from sreops.sandbox.kube.server import KubeServer
-from sreops.sandbox.processes import Child, free_port, start_aws_standin
+from sreops.sandbox.processes import operator_child, start_aws_standin
 from sreops.sandbox.seed import ensure_namespace, install_crds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,26 +125,12 @@ def run() -> None:
         api = config.new_client_from_config(config_file=str(handle.kubeconfig_path))
         install_crds(api)
         aws_proc, aws_env = start_aws_standin(workdir / "aws.log")
-        health, metrics = free_port(), free_port()
-        operator = Child(
-            name="operator",
-            argv=[
-                "operator",
-                "--resync-seconds=3600",  # no resync during the measurement: only creates are timed
-                *(f"--namespace=op-{n}" for n in SIZES),  # the floor's objects are not the operator's
-                f"--health-port={health}",
-                f"--metrics-port={metrics}",
-                f"--default-region={REGION}",
-            ],
-            env={
-                **aws_env,
-                "KUBECONFIG": str(handle.kubeconfig_path),
-                "HOME": str(workdir),
-                "AWS_RETRY_MODE": "standard",
-                "AWS_MAX_ATTEMPTS": "2",
-            },
-            log=workdir / "operator.log",
-            health_url=f"http://127.0.0.1:{health}/healthz",
+        operator, _ = operator_child(
+            {**aws_env, "KUBECONFIG": str(handle.kubeconfig_path), "HOME": str(workdir), "AWS_MAX_ATTEMPTS": "2"},
+            workdir / "operator.log",
+            "--resync-seconds=3600",  # no resync during the measurement: only creates are timed
+            *(f"--namespace=op-{n}" for n in SIZES),  # the floor's objects are not the operator's
+            f"--default-region={REGION}",
         )
         saved = {k: os.environ.get(k) for k in aws_env}
         os.environ.update(aws_env)  # the floor's boto3 clients go to the same stand-in

@@ -28,7 +28,7 @@ from sreops.sandbox.aws.server import AwsSandbox
 from sreops.sandbox.chat.server import ChatSandbox, ThreadedChatSandbox
 from sreops.sandbox.envfile import write_env_file
 from sreops.sandbox.kube.server import KubeServer, ThreadHandle
-from sreops.sandbox.processes import Child, free_port
+from sreops.sandbox.processes import Child, free_port, operator_child
 from sreops.sandbox.seed import apply_samples, ensure_secret, install_crds
 from sreops.sandbox.status_view import as_json, as_table, collect
 
@@ -111,19 +111,14 @@ class Sandbox:
         self._api = config.new_client_from_config(config_file=str(self.state_dir / "kubeconfig"))
         install_crds(self._api)
         self._seed(scenario, chat)
-        self.operator = Child(
-            name="operator",
-            argv=[
-                "operator",
-                f"--health-port={ports.operator_health}",
-                f"--metrics-port={ports.operator_metrics}",
-                f"--resync-seconds={SANDBOX_RESYNC_SECONDS}",
-                f"--run-poll-seconds={SANDBOX_RUN_POLL_SECONDS}",
-                f"--default-region={scenario.accounts[0].regions[0]}",
-            ],
-            env={**self.env, "HOME": str(self.state_dir), "AWS_RETRY_MODE": "standard"},
-            log=logs / "operator.log",
-            health_url=f"http://127.0.0.1:{ports.operator_health}/healthz",
+        self.operator, _ = operator_child(
+            {**self.env, "HOME": str(self.state_dir)},
+            logs / "operator.log",
+            f"--resync-seconds={SANDBOX_RESYNC_SECONDS}",
+            f"--run-poll-seconds={SANDBOX_RUN_POLL_SECONDS}",
+            f"--default-region={scenario.accounts[0].regions[0]}",
+            health_port=ports.operator_health,
+            metrics_port=ports.operator_metrics,
         )
         self.operator.start()
 

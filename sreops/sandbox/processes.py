@@ -121,3 +121,24 @@ def start_aws_standin(log: Path, *extra_args: str) -> tuple[subprocess.Popen[str
         proc.kill()
         raise RuntimeError(f"the AWS stand-in did not start: {log.read_text()[-2000:]}")
     return proc, env
+
+
+def operator_child(
+    env: Mapping[str, str],
+    log: Path,
+    *settings: str,
+    health_port: int | None = None,
+    metrics_port: int | None = None,
+) -> tuple[Child, int]:
+    """`sreops operator` as a child, configured only by `env` (KUBECONFIG, AWS_*) and its flags, as it would
+    be in a pod; returns it unstarted, with the port of its /metrics."""
+    health = health_port or free_port()
+    metrics = metrics_port or free_port()
+    child = Child(
+        name="operator",
+        argv=["operator", f"--health-port={health}", f"--metrics-port={metrics}", *settings],
+        env={"HOME": str(log.parent), "AWS_RETRY_MODE": "standard", **env},
+        log=log,
+        health_url=f"http://127.0.0.1:{health}/healthz",
+    )
+    return child, metrics

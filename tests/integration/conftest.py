@@ -21,7 +21,7 @@ import pytest
 from kubernetes import client, config
 
 from sreops.sandbox.kube.server import KubeServer, ThreadHandle
-from sreops.sandbox.processes import Child, free_port, http_ok, start_aws_standin
+from sreops.sandbox.processes import Child, http_ok, operator_child, start_aws_standin
 from sreops.sandbox.seed import install_crds
 
 
@@ -137,25 +137,11 @@ class OperatorProcess:
 
 
 def make_operator(kube: Kube, aws_env: dict[str, str], workdir: Path, resync_seconds: float = 5) -> OperatorProcess:
-    health, metrics = free_port(), free_port()
-    child = Child(
-        name="operator",
-        argv=[
-            "operator",
-            f"--resync-seconds={resync_seconds}",
-            f"--health-port={health}",
-            f"--metrics-port={metrics}",
-            "--default-region=us-west-2",
-        ],
-        env={
-            **aws_env,
-            "KUBECONFIG": str(kube.kubeconfig),
-            "HOME": str(workdir),
-            "AWS_RETRY_MODE": "standard",
-            "AWS_MAX_ATTEMPTS": "2",
-        },
-        log=workdir / "operator.log",
-        health_url=f"http://127.0.0.1:{health}/healthz",
+    child, metrics = operator_child(
+        {**aws_env, "KUBECONFIG": str(kube.kubeconfig), "HOME": str(workdir), "AWS_MAX_ATTEMPTS": "2"},
+        workdir / "operator.log",
+        f"--resync-seconds={resync_seconds}",
+        "--default-region=us-west-2",
     )
     return OperatorProcess(child, metrics)
 
@@ -168,6 +154,8 @@ def operator_process(kube: Kube, aws: Aws, tmp_path: Path) -> Iterator[OperatorP
         yield op
     finally:
         op.stop()
+        # Captured output is shown only for failing tests: the operator's last words explain a timeout.
+        print("--- operator.log (tail) ---", *op.child.log.read_text().splitlines()[-80:], sep="\n")
 
 
 __all__ = ["Aws", "Kube", "OperatorProcess", "http_ok", "make_operator", "wait_for"]

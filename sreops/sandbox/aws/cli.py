@@ -27,7 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated scenario and of faults")
     parser.add_argument("--instances", type=int, default=40, help="generated scenario: number of instances")
     parser.add_argument("--findings", type=int, default=300, help="generated scenario: number of findings")
-    parser.add_argument("--accounts", type=int, default=2, help="generated scenario: number of accounts")
+    parser.add_argument("--accounts", type=int, default=2, help="generated scenario: accounts reached through a role")
+    parser.add_argument(
+        "--home-instances", type=int, default=12, help="generated scenario: instances in the home account (own keys)"
+    )
+    parser.add_argument(
+        "--home-findings", type=int, default=60, help="generated scenario: findings in the home account"
+    )
     parser.add_argument("--regions", default="us-west-2,us-east-1", help="generated scenario: comma-separated regions")
 
 
@@ -43,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
                 regions=regions,
                 instances=args.instances,
                 findings=args.findings,
+                home_instances=args.home_instances,
+                home_findings=args.home_findings,
             )
         sandbox = AwsSandbox(
             scenario, host=args.host, port=args.port, speed=args.speed, faults=args.faults, seed=args.seed

@@ -245,6 +245,10 @@ def _patch_id(os: str, rng: random.Random) -> str:
 
 DOC_ACCOUNT_IDS = ("111122223333", "444455556666", "777788889999")
 SANDBOX_EXTERNAL_ID = "sreops-sandbox-external-id"
+# moto's default account: the sandbox's own credentials (sandbox.env) act in it, as an operator running
+# in its fleet's account through IRSA does, so it gets a fleet of its own.
+HOME_ACCOUNT = "123456789012"
+HOME_ENV = "prod"  # its instances' Env tag: the samples' targets (Env: prod) match them without accountRef
 
 
 def generate_scenario(
@@ -254,8 +258,14 @@ def generate_scenario(
     instances: int = 40,
     findings: int = 300,
     start_time: datetime | None = None,
+    home_instances: int = 12,
+    home_findings: int = 60,
 ) -> Scenario:
-    """A deterministic fleet: same arguments, same scenario. `findings` is the total over all resources."""
+    """A deterministic fleet: same arguments, same scenario.
+
+    `instances` and `findings` (the total over their resources) are those of the `accounts` reached
+    through a role; `home_instances` and `home_findings` those of the home account (none: no home fleet).
+    """
     rng = random.Random(seed)  # noqa: S311 - reproducible fleet, not security
     envs = ("prod", "staging", "dev")
     # The first accounts carry AWS's documentation ids, so crds/samples/ (account 111122223333, role
@@ -271,10 +281,47 @@ def generate_scenario(
         )
         for n, acct_id in enumerate(ids)
     ]
-    inst_specs: list[InstanceSpec] = []
-    cells = [(a, r) for a in acct_specs for r in a.regions]
-    for n in range(instances):
-        acct, region = cells[n % len(cells)]
+    cells = [(a.id, r, a.name) for a in acct_specs for r in a.regions]
+    inst_specs = _instances(rng, cells, instances)
+    _add_findings(rng, inst_specs, findings)
+    resources: list[ResourceSpec] = []
+    if acct_specs:
+        a = acct_specs[0]
+        resources.append(
+            ResourceSpec(
+                id=f"arn:aws:lambda:{a.regions[0]}:{a.id}:function:legacy-report",
+                type="AWS_LAMBDA_FUNCTION",
+                account=a.id,
+                region=a.regions[0],
+                tags={"Env": a.name},
+                not_scanned_reason="UNSUPPORTED_RUNTIME",
+            )
+        )
+    # The home fleet comes last, from the same generator, so the role-reached fleet above is the same
+    # with or without it (tests and benchmarks name its instances).
+    if home_instances > 0:
+        # Listed after the others: accounts[0] stays the samples' prod account. Its role (no external id)
+        # lets an AWSAccount name it too.
+        acct_specs.append(
+            AccountSpec(
+                id=HOME_ACCOUNT, name="home", role_arn=f"arn:aws:iam::{HOME_ACCOUNT}:role/sreops", regions=list(regions)
+            )
+        )
+        home = _instances(rng, [(HOME_ACCOUNT, r, HOME_ENV) for r in regions], home_instances, first=instances)
+        _add_findings(rng, home, home_findings)
+        inst_specs += home
+    start = start_time or datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    return Scenario(
+        home_account=HOME_ACCOUNT, start_time=start, accounts=acct_specs, instances=inst_specs, resources=resources
+    )
+
+
+def _instances(rng: random.Random, cells: list[tuple[str, str, str]], count: int, first: int = 0) -> list[InstanceSpec]:
+    """`count` instances spread over (account, region, Env tag) cells, roles and OSes, with a few
+    unmanaged, offline or failing ones; names are numbered from `first` so they are unique overall."""
+    out: list[InstanceSpec] = []
+    for n in range(count):
+        account, region, env = cells[n % len(cells)]
         os = _OS_MIX[n % len(_OS_MIX)]
         role = _ROLES[(n // len(cells)) % len(_ROLES)]
         managed = n % 13 != 7  # a few instances without an SSM agent
@@ -300,54 +347,46 @@ def generate_scenario(
                     fails=state == "Missing" and n % 11 == 3,
                 )
             )
-        inst_specs.append(
+        name = f"{role}-{first + n:03d}"
+        out.append(
             InstanceSpec(
                 id="i-" + "".join(rng.choice("0123456789abcdef") for _ in range(17)),
-                account=acct.id,
+                account=account,
                 region=region,
                 os=os,
-                name=f"{role}-{n:03d}",
-                tags={"Name": f"{role}-{n:03d}", "Role": role, "Env": acct.name, "Patch Group": role},
+                name=name,
+                tags={"Name": name, "Role": role, "Env": env, "Patch Group": role},
                 managed=managed,
                 ping=ping,
                 patches=patches,
                 not_scanned_reason=None if managed else "UNMANAGED_EC2_INSTANCE",
             )
         )
-    scannable = [i for i in inst_specs if i.not_scanned_reason is None]
-    if scannable and findings > 0:
-        sev_names = [s for s, _ in _FINDING_SEVERITY]
-        sev_w = [w for _, w in _FINDING_SEVERITY]
-        for n in range(findings):
-            inst = scannable[n % len(scannable)]
-            missing = [p for p in inst.patches if p.state in ("Missing", "Failed")]
-            fixed_by = missing[n % len(missing)].id if missing and rng.random() < 0.6 else None
-            pkg = rng.choice(_PACKAGES)
-            cve = f"CVE-{rng.choice((2023, 2024, 2025))}-{rng.randint(1000, 99999)}"
-            sev = rng.choices(sev_names, sev_w)[0]
-            inst.findings.append(
-                FindingSpec(
-                    vulnerability_id=cve,
-                    severity=sev,
-                    title=f"{cve} - {pkg}",
-                    package=pkg,
-                    package_version=f"{rng.randint(1, 3)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}",
-                    fixed_in_version=f"{rng.randint(4, 9)}.0.0" if fixed_by else None,
-                    fixed_by_patch=fixed_by,
-                )
-            )
-    resources: list[ResourceSpec] = []
-    if acct_specs:
-        a = acct_specs[0]
-        resources.append(
-            ResourceSpec(
-                id=f"arn:aws:lambda:{a.regions[0]}:{a.id}:function:legacy-report",
-                type="AWS_LAMBDA_FUNCTION",
-                account=a.id,
-                region=a.regions[0],
-                tags={"Env": a.name},
-                not_scanned_reason="UNSUPPORTED_RUNTIME",
+    return out
+
+
+def _add_findings(rng: random.Random, instances: list[InstanceSpec], count: int) -> None:
+    """`count` findings over the scannable instances; most of those on a missing patch are fixed by it."""
+    scannable = [i for i in instances if i.not_scanned_reason is None]
+    if not scannable:
+        return
+    sev_names = [s for s, _ in _FINDING_SEVERITY]
+    sev_w = [w for _, w in _FINDING_SEVERITY]
+    for n in range(count):
+        inst = scannable[n % len(scannable)]
+        missing = [p for p in inst.patches if p.state in ("Missing", "Failed")]
+        fixed_by = missing[n % len(missing)].id if missing and rng.random() < 0.6 else None
+        pkg = rng.choice(_PACKAGES)
+        cve = f"CVE-{rng.choice((2023, 2024, 2025))}-{rng.randint(1000, 99999)}"
+        sev = rng.choices(sev_names, sev_w)[0]
+        inst.findings.append(
+            FindingSpec(
+                vulnerability_id=cve,
+                severity=sev,
+                title=f"{cve} - {pkg}",
+                package=pkg,
+                package_version=f"{rng.randint(1, 3)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}",
+                fixed_in_version=f"{rng.randint(4, 9)}.0.0" if fixed_by else None,
+                fixed_by_patch=fixed_by,
             )
         )
-    start = start_time or datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-    return Scenario(start_time=start, accounts=acct_specs, instances=inst_specs, resources=resources)

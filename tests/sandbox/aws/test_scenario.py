@@ -6,23 +6,52 @@ from pathlib import Path
 
 import pytest
 
-from sreops.sandbox.aws.scenario import ScenarioError, dump_scenario, generate_scenario, load_scenario
+from sreops.sandbox.aws.scenario import (
+    DOC_ACCOUNT_IDS,
+    HOME_ACCOUNT,
+    ScenarioError,
+    dump_scenario,
+    generate_scenario,
+    load_scenario,
+)
 
 
 def test_default_scenario_shape() -> None:
-    """The default demo fleet: 2 accounts x 2 regions, ~40 instances, missing patches, a few hundred findings."""
+    """The default demo fleet: 2 accounts reached through a role plus the home account, 2 regions each,
+    40 + 12 instances, missing patches, a few hundred findings."""
     s = generate_scenario()
-    assert len(s.accounts) == 2 and all(len(a.regions) == 2 for a in s.accounts)
-    assert len(s.instances) == 40
+    assert (
+        [a.id for a in s.accounts]
+        == ["111122223333", "444455556666", HOME_ACCOUNT]
+        == [
+            *DOC_ACCOUNT_IDS[:2],
+            s.home_account,
+        ]
+    )
+    assert all(a.regions == ["us-west-2", "us-east-1"] for a in s.accounts)
+    assert len(s.instances) == 40 + 12
+    home = [i for i in s.instances if i.account == HOME_ACCOUNT]
+    assert len(home) == 12 and {i.region for i in home} == {"us-west-2", "us-east-1"}
+    assert {i.tags["Env"] for i in home} == {"prod"} and {i.tags["Role"] for i in home} == {"web", "api", "db", "batch"}
     assert sum(1 for i in s.instances for p in i.patches if p.state == "Missing") > 20
     assert 200 <= s.finding_count <= 500
     assert any(not i.managed for i in s.instances) and any(i.ping == "ConnectionLost" for i in s.instances)
 
 
+def test_home_fleet_leaves_the_role_reached_fleet_as_it_was() -> None:
+    """Tests and benchmarks name instances of accounts 111122223333/444455556666: the home fleet is added
+    after them and changes none of them."""
+    with_home, without = generate_scenario(seed=5), generate_scenario(seed=5, home_instances=0)
+    assert [i for i in with_home.instances if i.account != HOME_ACCOUNT] == without.instances
+    assert with_home.accounts[:-1] == without.accounts and with_home.resources == without.resources
+    assert [a.id for a in without.accounts] == list(DOC_ACCOUNT_IDS[:2])
+
+
 def test_generator_is_deterministic_and_scales() -> None:
     assert dump_scenario(generate_scenario(seed=3)) == dump_scenario(generate_scenario(seed=3))
     assert dump_scenario(generate_scenario(seed=3)) != dump_scenario(generate_scenario(seed=4))
-    assert generate_scenario(instances=100, findings=5000).finding_count == 5000
+    assert generate_scenario(instances=100, findings=5000, home_findings=0).finding_count == 5000
+    assert generate_scenario(instances=100, findings=5000, home_findings=40).finding_count == 5040
 
 
 def test_round_trip_through_yaml(tmp_path: Path) -> None:

@@ -80,8 +80,9 @@ class Store:
             for obj in list(bucket.values()):
                 yield gr, obj
 
-    def history_since(self, rv: int) -> list[Change]:
-        return [c for c in self._history if c.rv > rv]
+    def history_since(self, rv: int, gr: GroupResource) -> list[Change]:
+        """The changes of one resource after `rv` (the history holds every resource's changes)."""
+        return [c for c in self._history if c.rv > rv and c.gr == gr]
 
     # -- writing ---------------------------------------------------------------------------
     def next_rv(self) -> str:

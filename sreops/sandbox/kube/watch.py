@@ -77,7 +77,7 @@ class WatchHub:
         elif not rv_text.isdigit() or int(rv_text) < store.compacted_rv:
             too_old = True
         else:
-            replay = store.history_since(int(rv_text))
+            replay = store.history_since(int(rv_text), rt.storage)
         start_rv = store.rv
 
         response = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})

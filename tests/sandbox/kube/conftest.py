@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -59,7 +60,8 @@ def http(kube: ThreadHandle) -> Http:
 @pytest.fixture
 def namespace(core: k8s.CoreV1Api, request: pytest.FixtureRequest) -> str:
     """A fresh namespace per test, so tests in a module do not see each other's objects."""
-    name = "t-" + request.node.name.lower().replace("_", "-")[:40].strip("-") + "-" + os.urandom(2).hex()
+    # Parametrized test names carry "[...]": keep only what a namespace name may hold.
+    name = "t-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-") + "-" + os.urandom(2).hex()
     core.create_namespace({"metadata": {"name": name}})
     return name
 

@@ -195,3 +195,25 @@ def start_server(state_dir: Path, **kwargs: Any) -> ThreadHandle:
 
 def to_yaml(*docs: dict[str, Any]) -> str:
     return yaml.safe_dump_all(list(docs))
+
+
+# Same plural and kind as WIDGET_CRD in another group: the two must never be mixed up.
+OTHER_GROUP = "other.sreops.io"
+OTHER_CRD: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": f"widgets.{OTHER_GROUP}"},
+    "spec": {
+        "group": OTHER_GROUP,
+        "scope": "Namespaced",
+        "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            }
+        ],
+    },
+}

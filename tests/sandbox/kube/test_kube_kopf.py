@@ -138,3 +138,21 @@ def test_kopf_operator_finalizer_status_events_and_restart(
         _eventually(gone)
     assert calls["delete"] == ["op"]
     assert calls["update"] == ["op:4", "op:5"]
+
+
+def test_kopf_survives_watch_restarts_while_other_kinds_change(
+    kube: ThreadHandle, custom: k8s.CustomObjectsApi, core: k8s.CoreV1Api, calls: dict[str, list[str]]
+) -> None:
+    """Real: kopf resumes each ended watch (server timeout) from the last resourceVersion it saw; the
+    resumed widget and CRD watches replay only widgets and CRDs, whatever else changed meanwhile, so
+    the operator keeps running and handling."""
+    with Operator(kube, calls) as operator:
+        for i in range(3):
+            core.create_namespaced_config_map("default", {"metadata": {"name": f"restart-cm{i}"}})
+            core.create_namespaced_secret("default", {"metadata": {"name": f"restart-s{i}"}})
+            core.delete_namespaced_config_map(f"restart-cm{i}", "default")
+        # Past the server-side watch timeout (5 s): every watch has ended and resumed from its last version.
+        time.sleep(7)
+        custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, widget("after-restart"))
+        _eventually(lambda: "after-restart" in calls["create"])
+        assert operator.thread.is_alive()

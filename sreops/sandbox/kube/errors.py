@@ -39,7 +39,7 @@ class ApiError(Exception):
         details: Obj = {}
         if self.name is not None:
             details["name"] = self.name
-        if self.group is not None:
+        if self.group:  # omitted for the core group, like Go's omitempty
             details["group"] = self.group
         if self.kind is not None:
             details["kind"] = self.kind
@@ -81,6 +81,21 @@ def conflict(resource: str, group: str, name: str, why: str | None = None) -> Ap
         name=name,
         group=group,
         kind=resource,
+    )
+
+
+def forbidden(resource: str, group: str, name: str, why: str, causes: list[Cause] | None = None) -> ApiError:
+    """403 Forbidden as admission plugins report it (apimachinery's NewForbidden)."""
+    qualified = f"{resource}.{group}" if group else resource
+    subject = f'{qualified} "{name}"' if name else qualified
+    return ApiError(
+        403,
+        "Forbidden",
+        f"{subject} is forbidden: {why}",
+        name=name or None,
+        group=group,
+        kind=resource,
+        causes=causes or [],
     )
 
 

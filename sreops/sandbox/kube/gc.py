@@ -123,13 +123,16 @@ class GarbageCollector:
             for obj in store.items(gr, name):
                 left += 1
                 self._delete(gr, obj)
-        if left == 0 and (ns.get("spec") or {}).get("finalizers"):
+        finalizers = (ns.get("spec") or {}).get("finalizers") or []
+        if left == 0 and "kubernetes" in finalizers:
             current = store.get(NAMESPACES_GR, "", name)
             rt = self._type(NAMESPACES_GR)
             if current is not None and rt is not None:
-                new = {**current, "spec": {**current.get("spec", {}), "finalizers": []}}
+                # Only its own finalizer: other spec.finalizers belong to other controllers.
+                rest = [f for f in finalizers if f != "kubernetes"]
+                new = {**current, "spec": {**current.get("spec", {}), "finalizers": rest}}
                 with contextlib.suppress(ApiError):
-                    self.api._commit(rt, current, new, Ctx(), status=False)
+                    self.api._commit(rt, current, new, Ctx(finalize=True), status=False)
 
     def _finish_crd(self, crd: Obj) -> None:
         store = self.api.store

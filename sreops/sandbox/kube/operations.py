@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import conversion, meta, patching
-from .errors import ApiError, Cause, already_exists, bad_request, conflict, gone, invalid, not_found
+from .errors import ApiError, Cause, already_exists, bad_request, conflict, forbidden, gone, invalid, not_found
 from .resources import GroupResource, Registry, ResourceType, types_from_crd
 from .selectors import field_selector, label_selector
 from .store import Store
@@ -28,6 +28,8 @@ CRD_GR = GroupResource("apiextensions.k8s.io", "customresourcedefinitions")
 NAMESPACES_GR = GroupResource("", "namespaces")
 CRD_CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# NamespaceLifecycle refuses to delete these.
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Ctx:
     field_validation: str = "Ignore"  # Ignore | Warn | Strict (kubectl sends Strict)
     field_manager: str = ""
     force: bool = False
+    # A write through namespaces/<name>/finalize: the only one that may change a namespace's spec.finalizers.
+    finalize: bool = False
     warnings: list[str] = field(default_factory=list)
 
 
@@ -167,7 +171,7 @@ class Api:
             md["generation"] = 1
         if rt.status_subresource and rt.is_custom:
             obj.pop("status", None)  # creating through the main resource never sets status
-        self._prepare_builtin(rt, obj, None)
+        self._prepare_builtin(rt, obj, None, ctx)
         self._validate(rt, obj, None, ctx)
         if rt.group_resource == CRD_GR:
             self._prepare_crd(obj)
@@ -190,7 +194,7 @@ class Api:
                     "the namespace of the provided object does not match the namespace sent on the request"
                 )
             md["namespace"] = namespace = namespace or body_ns or "default"
-            self._require_namespace(namespace)
+            self._require_namespace(rt, namespace, str(md.get("name") or ""))
         else:
             md.pop("namespace", None)
         if not md.get("name"):
@@ -227,22 +231,28 @@ class Api:
                 else f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
             )
 
-    def _require_namespace(self, namespace: str) -> None:
+    def _require_namespace(self, rt: ResourceType, namespace: str, name: str) -> None:
+        """NamespaceLifecycle admission: nothing new in a namespace that is missing or being terminated."""
         ns = self.store.get(NAMESPACES_GR, "", namespace)
         if ns is None:
             raise not_found("namespaces", "", namespace)
         if ns["metadata"].get("deletionTimestamp"):
-            raise ApiError(
-                403,
-                "Forbidden",
+            raise forbidden(
+                rt.plural,
+                rt.group,
+                name,
                 f"unable to create new content in namespace {namespace} because it is being terminated",
-                name=namespace,
-                kind="namespaces",
+                [Cause("NamespaceTerminating", f"namespace {namespace} is being terminated", "metadata.namespace")],
             )
 
-    def _prepare_builtin(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
+    def _prepare_builtin(self, rt: ResourceType, obj: Obj, old: Obj | None, ctx: Ctx) -> None:
         if rt.group_resource == NAMESPACES_GR:
-            obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+            spec = obj.setdefault("spec", {})
+            if old is None:  # created with the `kubernetes` finalizer, whatever the body says
+                finalizers = list(spec.get("finalizers") or [])
+                spec["finalizers"] = finalizers if "kubernetes" in finalizers else [*finalizers, "kubernetes"]
+            elif not ctx.finalize:  # only /finalize changes them
+                spec["finalizers"] = list((old.get("spec") or {}).get("finalizers") or [])
             phase = "Terminating" if obj["metadata"].get("deletionTimestamp") else "Active"
             obj["status"] = {**(obj.get("status") or {}), "phase": phase}
             obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
@@ -522,7 +532,7 @@ class Api:
         causes = meta.check_labels(md.get("labels"))
         if causes:
             raise invalid(rt.kind, rt.group, md["name"], causes)
-        self._prepare_builtin(rt, new, old)
+        self._prepare_builtin(rt, new, old, ctx)
         self._validate(rt, new, old, ctx)
         if gr == CRD_GR:
             self._prepare_crd(new)
@@ -569,6 +579,8 @@ class Api:
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str, options: Obj, ctx: Ctx) -> tuple[Obj, bool]:
         """Returns (object, removed now). Objects with finalizers get a deletionTimestamp and stay."""
+        if rt.group_resource == NAMESPACES_GR and name in IMMORTAL_NAMESPACES:
+            raise forbidden("namespaces", "", name, "this namespace may not be deleted")
         old = self.store.get(rt.storage, namespace or "", name)
         if old is None:
             raise not_found(rt.plural, rt.group, name)

@@ -337,7 +337,7 @@ class KubeServer:
                 current = self.api.get(rt, ns, name)
                 finalizers = (body.get("spec") or {}).get("finalizers", []) if isinstance(body, dict) else []
                 body = {**current, "spec": {**current.get("spec", {}), "finalizers": finalizers}}
-                status_write = False
+                status_write, ctx.finalize = False, True
             updated = self.api.replace(rt, ns, name, body, ctx, status=status_write)
             return self._render(request, rt, updated, 200, ctx)
         if method == "PATCH":

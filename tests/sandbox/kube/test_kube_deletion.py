@@ -134,26 +134,3 @@ def test_orphan_deletion_keeps_dependents(custom: k8s.CustomObjectsApi, namespac
     _eventually(lambda: _gone(custom, namespace, "orph"))
     dep = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "orph-dep")
     assert not dep["metadata"].get("ownerReferences")
-
-
-def test_namespace_deletion_removes_its_contents(
-    core: k8s.CoreV1Api, custom: k8s.CustomObjectsApi, namespace: str
-) -> None:
-    """Real: deleting a namespace sets phase Terminating, forbids new objects in it, deletes its
-    contents, then the namespace itself."""
-    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, widget("inside", namespace))
-    core.create_namespaced_config_map(namespace, {"metadata": {"name": "cm"}})
-    core.delete_namespace(namespace)
-    with pytest.raises(ApiException) as err:
-        core.create_namespaced_config_map(namespace, {"metadata": {"name": "late"}})
-    assert err.value.status in (403, 404)
-
-    def gone() -> bool:
-        try:
-            core.read_namespace(namespace)
-        except ApiException as exc:
-            return exc.status == 404
-        return False
-
-    _eventually(gone)
-    assert _gone(custom, namespace, "inside")

@@ -156,3 +156,31 @@ def test_kopf_survives_watch_restarts_while_other_kinds_change(
         custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, widget("after-restart"))
         _eventually(lambda: "after-restart" in calls["create"])
         assert operator.thread.is_alive()
+
+
+def test_kopf_delete_handlers_run_when_the_namespace_is_deleted(
+    kube: ThreadHandle, custom: k8s.CustomObjectsApi, core: k8s.CoreV1Api, calls: dict[str, list[str]]
+) -> None:
+    """Real: deleting a namespace deletes its objects; kopf's finalizer holds each one until its delete
+    handler has run (patches in a terminating namespace work; new Events there are refused), and then
+    the namespace goes."""
+    core.create_namespace({"metadata": {"name": "kopf-ns-gone"}})
+    with Operator(kube, calls):
+        custom.create_namespaced_custom_object(GROUP, VERSION, "kopf-ns-gone", PLURAL, widget("inside", "kopf-ns-gone"))
+
+        def adopted() -> bool:
+            obj = custom.get_namespaced_custom_object(GROUP, VERSION, "kopf-ns-gone", PLURAL, "inside")
+            return FINALIZER in (obj["metadata"].get("finalizers") or [])
+
+        _eventually(adopted)
+        core.delete_namespace("kopf-ns-gone")
+
+        def namespace_gone() -> bool:
+            try:
+                core.read_namespace("kopf-ns-gone")
+            except ApiException as exc:
+                return exc.status == 404
+            return False
+
+        _eventually(namespace_gone)
+    assert calls["delete"] == ["inside"]

@@ -70,20 +70,33 @@ class GarbageCollector:
         with contextlib.suppress(ApiError):
             self.api._commit(rt, obj, new, Ctx(), status=False)
 
+    def _owner_state(self, ref: Obj, namespace: str) -> str:
+        """ "live", "absent" or "unknown" for an ownerReference of an object in `namespace` ("" if
+        cluster-scoped). Like the real collector, the owner is looked up by the reference's group, kind
+        and name (in the dependent's namespace if the kind is namespaced) and must have the reference's
+        uid: the uid of an object of another kind or namespace does not make it an owner."""
+        group = str(ref.get("apiVersion", "")).rpartition("/")[0]
+        rt = next((t for t in self.api.registry.all() if t.group == group and t.kind == ref.get("kind")), None)
+        if rt is None or (rt.namespaced and not namespace):
+            return "unknown"  # an unresolvable reference: the dependent is kept, as on the real server
+        owner = self.api.store.get(rt.storage, namespace if rt.namespaced else "", str(ref.get("name", "")))
+        return "live" if owner is not None and owner["metadata"]["uid"] == ref.get("uid") else "absent"
+
     def sweep(self) -> None:
         store = self.api.store
         objects = list(store.all_objects())
-        by_uid = {o["metadata"]["uid"]: (gr, o) for gr, o in objects}
         dependents: dict[str, list[tuple[GroupResource, Obj]]] = {}
         for gr, obj in objects:
             refs = obj["metadata"].get("ownerReferences") or []
-            for ref in refs:
-                dependents.setdefault(str(ref.get("uid")), []).append((gr, obj))
-            live = [r for r in refs if r.get("uid") in by_uid]
-            if refs and not live:
+            states = [self._owner_state(ref, _key(obj)[0]) for ref in refs]
+            for ref, state in zip(refs, states, strict=True):
+                if state == "live":
+                    dependents.setdefault(str(ref["uid"]), []).append((gr, obj))
+            kept = [ref for ref, state in zip(refs, states, strict=True) if state != "absent"]
+            if refs and not kept:
                 self._delete(gr, obj)
-            elif len(live) < len(refs):
-                self._update_meta(gr, obj, ownerReferences=live)
+            elif len(kept) < len(refs):
+                self._update_meta(gr, obj, ownerReferences=kept)
         for gr, obj in objects:
             md = obj["metadata"]
             if not md.get("deletionTimestamp"):

@@ -307,6 +307,11 @@ class KubeServer:
         method = request.method
         if rt.review:
             return await self._review(request, rt, name)
+        if name is None and ns is None and rt.namespaced and method != "GET":
+            # Across all namespaces a namespaced kind serves only list and watch: no create, no deletecollection.
+            if rt.is_custom:
+                raise _not_found_path(request.path)  # the CRD handler passes it on to the 404 handler
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if name is None:
             if method == "GET":
                 if query.get("watch") in ("true", "1"):

@@ -1,15 +1,17 @@
 """`sreops sandbox`: the whole system on one machine, on stand-ins for Kubernetes, AWS, Slack and Teams.
 
 Stand-ins run in this process (each on its own thread and port); the operator runs as a child process,
-exactly as it would against a real cluster, configured only through its kubeconfig and environment.
-Everything a client in another terminal needs is written to the state directory: `kubeconfig`,
-`sandbox.env` (mode 0600, it holds the sandbox's tokens), recordings and `logs/`.
+exactly as it would against a real cluster, configured only through its kubeconfig and environment, and
+is restarted with a backoff whenever it exits, as a kubelet would. Everything a client in another terminal
+needs is written to the state directory: `kubeconfig`, `sandbox.env` (mode 0600, it holds the sandbox's
+tokens), recordings, `logs/` and `run/<process>.pid`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import signal
 import sys
@@ -28,9 +30,9 @@ from sreops.sandbox.aws.server import AwsSandbox
 from sreops.sandbox.chat.server import ChatSandbox, ThreadedChatSandbox
 from sreops.sandbox.envfile import write_env_file
 from sreops.sandbox.kube.server import KubeServer, ThreadHandle
-from sreops.sandbox.processes import Child, free_port, operator_child
+from sreops.sandbox.processes import ChildFailedError, Supervisor, free_port, operator_child, rfc3339
 from sreops.sandbox.seed import apply_samples, ensure_secret, install_crds
-from sreops.sandbox.status_view import as_json, as_table, collect
+from sreops.sandbox.status_view import as_json, as_table, collect, processes_table
 
 log = logging.getLogger("sreops.sandbox")
 Output = Literal["table", "json"]
@@ -75,7 +77,7 @@ class Sandbox:
     kube: ThreadHandle | None = None
     aws: AwsSandbox | None = None
     chat: ThreadedChatSandbox | None = None
-    operator: Child | None = None
+    operator: Supervisor | None = None
     env: dict[str, str] = field(default_factory=dict)
     _api: client.ApiClient | None = None
 
@@ -111,7 +113,7 @@ class Sandbox:
         self._api = config.new_client_from_config(config_file=str(self.state_dir / "kubeconfig"))
         install_crds(self._api)
         self._seed(scenario, chat)
-        self.operator, _ = operator_child(
+        operator, _ = operator_child(
             {**self.env, "HOME": str(self.state_dir)},
             logs / "operator.log",
             f"--resync-seconds={SANDBOX_RESYNC_SECONDS}",
@@ -120,6 +122,7 @@ class Sandbox:
             health_port=ports.operator_health,
             metrics_port=ports.operator_metrics,
         )
+        self.operator = Supervisor(operator, pid_file=self.state_dir / "run" / "operator.pid")
         self.operator.start()
 
     def _scenario(self) -> Scenario:
@@ -138,9 +141,26 @@ class Sandbox:
             count = apply_samples(self._api, NAMESPACE)
             log.info("seeded %d sample objects in namespace %s", count, NAMESPACE)
 
+    def supervisors(self) -> list[Supervisor]:
+        return [s for s in (self.operator,) if s is not None]
+
+    def supervise(self) -> tuple[float, list[str]]:
+        """Restart what has exited (after its backoff): the seconds until this is next due, and a line for
+        each exit seen since the last call."""
+        due = math.inf
+        exits: list[str] = []
+        for sup in self.supervisors():
+            before = sup.last_exit
+            due = min(due, sup.poll())
+            status = sup.status()
+            if status.last_exit is not None and status.last_exit is not before:
+                restart = "" if status.next_restart is None else f" at {rfc3339(status.next_restart)}"
+                exits.append(f"{sup.name} exited: {status.last_exit.describe()}; restarting it{restart}")
+        return due, exits
+
     def stop(self) -> None:
-        if self.operator is not None:
-            self.operator.stop()
+        for sup in self.supervisors():
+            sup.stop()
         if self._api is not None:
             self._api.close()
         if self.chat is not None:
@@ -167,13 +187,17 @@ class Sandbox:
 
     def snapshot(self) -> dict[str, Any]:
         assert self._api is not None
-        return {"endpoints": self.endpoints(), "resources": as_json(collect(self._api))}
+        return {
+            "endpoints": self.endpoints(),
+            "processes": [sup.status().to_json() for sup in self.supervisors()],
+            "resources": as_json(collect(self._api)),
+        }
 
     def render(self, output: Output) -> str:
         assert self._api is not None
         if output == "json":
             return json.dumps(self.snapshot(), indent=2)
-        lines = [as_table(collect(self._api)), ""]
+        lines = [as_table(collect(self._api)), "", processes_table([sup.status() for sup in self.supervisors()]), ""]
         lines += [f"{k:>24}  {v}" for k, v in self.endpoints().items()]
         lines.append("\nIn another terminal:  set -a; . " + str(self.state_dir / "sandbox.env") + "; set +a")
         return "\n".join(lines)
@@ -197,21 +221,29 @@ def run(options: Options) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(f"sreops sandbox: starting in {sandbox.state_dir}", file=sys.stderr, flush=True)
-        sandbox.start()
+        try:
+            sandbox.start()
+        except ChildFailedError as exc:  # the first start must succeed: a broken install says so and stops
+            print(f"sreops sandbox: {exc}", file=sys.stderr, flush=True)
+            return 1
         print(f"sreops sandbox: ready; env file {sandbox.state_dir / 'sandbox.env'}", file=sys.stderr, flush=True)
         deadline = None if options.exit_after is None else time.monotonic() + options.exit_after
         live = sys.stdout.isatty() and options.output == "table"
         last = ""
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            due, exits = sandbox.supervise()
+            for line in exits:
+                print(f"sreops sandbox: {line}", file=sys.stderr, flush=True)
             if live or deadline is None:
                 view = sandbox.render(options.output)
                 if view != last:
                     print(("\033[H\033[2J" if live else "") + view, flush=True)
                     last = view
-            if sandbox.operator is not None and not sandbox.operator.running:
-                print("sreops sandbox: the operator exited; see logs/operator.log", file=sys.stderr)
-                return 1
-            stop.wait(2.0 if deadline is None else min(2.0, max(0.0, deadline - time.monotonic())))
+            # A signal sets `stop`, which ends this wait at once, also while a restart is backing off.
+            wait = min(2.0, due)
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - time.monotonic()))
+            stop.wait(wait)
         if options.exit_after is not None:
             print(sandbox.render(options.output), flush=True)
         return 0

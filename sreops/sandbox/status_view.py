@@ -1,4 +1,5 @@
-"""What `sreops sandbox` shows: every sreops.io object with its Ready condition and a one-line summary."""
+"""What `sreops sandbox` shows: every sreops.io object with its Ready condition and a one-line summary,
+and the processes it supervises."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from kubernetes import client
 
 from sreops.operator.api import GROUP, KINDS, VERSION
 from sreops.operator.api.conditions import READY, get_condition
+from sreops.sandbox.processes import ProcessStatus, rfc3339
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,29 @@ def as_json(rows: list[Row]) -> list[dict[str, str]]:
 
 def as_table(rows: list[Row]) -> str:
     header = ("KIND", "NAMESPACE", "NAME", "READY", "REASON", "SUMMARY")
-    cells = [header] + [(r.kind, r.namespace, r.name, r.ready, r.reason, r.summary) for r in rows]
+    return _table(header, [(r.kind, r.namespace, r.name, r.ready, r.reason, r.summary) for r in rows])
+
+
+def processes_table(processes: list[ProcessStatus]) -> str:
+    header = ("PROCESS", "STATE", "PID", "RESTARTS", "LAST EXIT")
+    return _table(header, [(p.name, _state(p), str(p.pid or "-"), str(p.restarts), _last_exit(p)) for p in processes])
+
+
+def _state(p: ProcessStatus) -> str:
+    if p.running:
+        return "Running" if p.ready else "Starting"
+    if p.next_restart is not None:
+        return "BackOff, restart at " + rfc3339(p.next_restart)
+    return "Stopped"
+
+
+def _last_exit(p: ProcessStatus) -> str:
+    return "-" if p.last_exit is None else p.last_exit.describe()
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell; the last one is left ragged."""
+    cells = [header, *rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header) - 1)]
     lines = []
     for c in cells:

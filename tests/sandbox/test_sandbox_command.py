@@ -7,13 +7,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import IO, Any
 
 import boto3
 import pytest
 from slack_sdk import WebClient
 
 from sreops.sandbox.envfile import read_env_file
+from sreops.sandbox.seed import SAMPLES_DIR, load_documents
 from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -75,6 +78,14 @@ def test_sandbox_runs_seeds_serves_other_terminals_and_exits_cleanly(tmp_path: P
             proc.kill()
     assert proc.returncode == 0, err[-3000:]
     final = json.loads(out)
+    (operator,) = final["processes"]
+    assert (operator["name"], operator["running"], operator["ready"], operator["restarts"]) == (
+        "operator",
+        True,
+        True,
+        0,
+    )
+    assert operator["lastExit"] is None and isinstance(operator["pid"], int)
     seeded = {(r["kind"], r["name"]) for r in final["resources"]}
     assert {
         ("AWSAccount", "prod"),
@@ -122,3 +133,108 @@ def test_sigterm_stops_every_process_it_started(tmp_path: Path) -> None:
     assert "Traceback" not in err
     for child in children:
         assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+
+
+class JsonStream:
+    """The snapshots `sreops sandbox --output json` prints (one pretty-printed document per change), read
+    as they come."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.docs: list[dict[str, Any]] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        lines: list[str] = []
+        for line in stream:
+            lines.append(line)
+            if line == "}\n":  # the only unindented closing brace: the end of a document
+                self.docs.append(json.loads("".join(lines)))
+                lines = []
+
+    def latest(self) -> dict[str, Any] | None:
+        return self.docs[-1] if self.docs else None
+
+
+STARTED = "sreops operator starting"  # what each run of the operator logs once, at start-up
+
+
+def _operator_status(stream: JsonStream) -> dict[str, Any]:
+    doc = stream.latest() or {"processes": []}
+    return next((p for p in doc["processes"] if p["name"] == "operator"), {})
+
+
+def test_a_killed_operator_is_restarted_with_its_exit_reported_and_its_log_kept(tmp_path: Path) -> None:
+    """SIGKILL the operator (its pid from DIR/run/operator.pid): the sandbox starts it again, reports the
+    restart and how the last run ended, keeps the killed run's log, and new work converges."""
+    state = tmp_path / "state"
+    err_log = tmp_path / "sandbox.stderr"
+    argv = ["sandbox", "--state-dir", str(state), "--output", "json", "--no-samples"]
+    with err_log.open("w") as err_out:
+        proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "sreops.cli", *argv], stdout=subprocess.PIPE, stderr=err_out, text=True
+        )
+    assert proc.stdout is not None
+    snapshots = JsonStream(proc.stdout)
+    pid_file = state / "run" / "operator.pid"
+    log = state / "logs" / "operator.log"
+    try:
+        wait_for(lambda: pid_file.exists() or proc.poll() is not None, timeout=90)
+        first = int(pid_file.read_text())
+        assert first in _children_of(proc.pid)  # the pid file names the sandbox's own child
+        # Generous bounds: on a loaded machine the operator's start-up alone can take tens of seconds.
+        ready = wait_for(lambda: (s := _operator_status(snapshots)).get("ready") and s, timeout=90)
+        assert (ready["pid"], ready["restarts"], ready["lastExit"]) == (first, 0, None)
+        first_run_log = log.read_text()
+        assert first_run_log
+
+        os.kill(first, signal.SIGKILL)
+        restarted = wait_for(
+            lambda: (s := _operator_status(snapshots)).get("restarts") == 1 and s["ready"] and s, timeout=90
+        )
+        second = restarted["pid"]
+        assert second != first and second in _children_of(proc.pid)
+        assert int(pid_file.read_text()) == second
+        assert restarted["running"] is True
+        assert restarted["lastExit"]["signal"] == "SIGKILL" and restarted["lastExit"]["reason"] == "Signaled"
+        assert "code" not in restarted["lastExit"] and restarted["lastExit"]["time"].endswith("Z")
+        # The killed run's log is rotated beside the new one, whole; the new run has a log of its own.
+        rotated = (state / "logs" / "operator.log.1").read_text()
+        assert rotated.startswith(first_run_log) and rotated.count(STARTED) == 1
+        assert not (state / "logs" / "operator.log.2").exists()
+        assert log.read_text().count(STARTED) == 1 and not log.read_text().startswith(first_run_log)
+
+        # New work converges after the restart: a PatchPolicy without accountRef, in the home account's fleet.
+        env = read_env_file(state / "sandbox.env")
+        shell_env = {**os.environ, **env, "HOME": str(tmp_path)}
+        policy = next(d for d in load_documents([SAMPLES_DIR / "patchpolicy.yaml"]) if d["kind"] == "PatchPolicy")
+        policy["metadata"] = {"name": "after-restart"}
+        del policy["spec"]["accountRef"]
+        manifest = tmp_path / "after-restart.yaml"
+        manifest.write_text(json.dumps(policy))
+        subprocess.run(["kubectl", "apply", "-f", str(manifest)], env=shell_env, check=True, capture_output=True)
+        jsonpath = '{.status.conditions[?(@.type=="Ready")].status} {.status.compliance.instances}'
+        get = ["kubectl", "get", "pp", "after-restart", "-o", f"jsonpath={jsonpath}"]
+
+        def ready_and_counted() -> list[str] | None:
+            fields = subprocess.run(get, env=shell_env, capture_output=True, text=True, check=False).stdout.split()
+            return fields if fields[:1] == ["True"] and len(fields) == 2 else None
+
+        ready_policy = wait_for(ready_and_counted, timeout=60)
+        assert int(ready_policy[1]) > 0  # the home fleet's Role=web, Env=prod instances in us-west-2
+
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        # Captured output is shown only for failing tests: what the sandbox and the operator last said.
+        print("--- sandbox stderr ---", err_log.read_text()[-3000:], sep="\n")
+        for path in sorted((state / "logs").glob("operator.log*")):
+            print(f"--- {path.name} (tail) ---", *path.read_text().splitlines()[-40:], sep="\n")
+    err = err_log.read_text()
+    assert proc.returncode == 0, err[-3000:]
+    assert "operator exited: SIGKILL (Signaled)" in err
+    assert not pid_file.exists()
+    assert not Path(f"/proc/{second}").exists() or "Z" in Path(f"/proc/{second}/stat").read_text().split()[2]

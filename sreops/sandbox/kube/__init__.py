@@ -11,7 +11,9 @@ Known differences from kube-apiserver: https only, one bearer token, no RBAC (au
 all-or-nothing); no aggregated discovery (kubectl falls back to the legacy documents), no protobuf
 responses and no protobuf form of /openapi/v2; server-side apply without managedFields or conflict
 detection; LIST pagination is not snapshot-consistent; CEL without the Kubernetes extension
-libraries.
+libraries; one watch history window for all resources (busy kinds push others' old versions out
+sooner than per-resource watch caches would); items of built-in lists carry kind and apiVersion (the
+real server omits them); a terminating namespace gets no status conditions.
 """
 
 from .server import KubeServer, ThreadHandle

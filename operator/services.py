@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
 from sreops.operator.aws.clients import ClientFactory
 from sreops.operator.metrics import OperatorMetrics
+from sreops.operator.patching.shared import SharedReads
 from sreops.operator.settings import Settings
 
 
@@ -18,6 +19,12 @@ class Services:
     metrics: OperatorMetrics
     aws: ClientFactory
     kube: client.ApiClient
+    # Reads shared between policies (one per account x region per resync interval), made with `aws`.
+    shared: SharedReads = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Built here rather than passed in, so every Services (tests build their own) has one.
+        object.__setattr__(self, "shared", SharedReads(self.aws, ttl_seconds=self.settings.resync_seconds))
 
     @classmethod
     def create(cls, settings: Settings, metrics: OperatorMetrics) -> Services:

@@ -3,11 +3,13 @@
 One botocore Config (standard retries, timeouts, user agent `sreops/<version>`); clients cached per
 (account access, region, service) and reused; assumed-role credentials refreshed by botocore before they
 expire. Endpoints follow boto3's usual configuration, so `AWS_ENDPOINT_URL` points everything at the
-sandbox and nothing else changes.
+sandbox and nothing else changes. The account id each access acts in (sts:GetCallerIdentity) is kept with
+its clients: an access's account never changes, so it is asked once and forgotten with them.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 
 from sreops import __version__
+from sreops.operator.aws.cache import TtlCache
 from sreops.operator.aws.errors import THROTTLING_CODES
 
 USER_AGENT = f"sreops/{__version__}"
@@ -69,6 +72,8 @@ class ClientFactory:
         self._lock = threading.RLock()
         self._sessions: dict[Access, boto3.Session] = {}
         self._clients: dict[tuple[Access, str, str], Any] = {}
+        # Filled by sts.account_id; never expires, dropped by forget().
+        self.account_ids: TtlCache[Access, str] = TtlCache(ttl_seconds=math.inf)
 
     def client(self, service: str, region: str, access: Access = OWN_CREDENTIALS) -> Any:
         key = (access, region, service)
@@ -92,11 +97,13 @@ class ClientFactory:
             return self._sessions.setdefault(access, session)
 
     def forget(self, access: Access) -> None:
-        """Drops cached sessions and clients of one access (after AccessDenied, or when the spec changed)."""
+        """Drops cached sessions, clients and the account id of one access (after AccessDenied, or when the
+        spec changed)."""
         with self._lock:
             self._sessions.pop(access, None)
             for key in [k for k in self._clients if k[0] == access]:
                 del self._clients[key]
+        self.account_ids.forget(access)
 
     def _assumed_session(self, access: Access) -> boto3.Session:
         assert access.role_arn is not None

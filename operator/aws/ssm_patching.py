@@ -31,7 +31,11 @@ def is_gone(exc: BaseException) -> bool:
     return isinstance(exc, ClientError) and error_code(exc) in _GONE
 
 
-def _pages(ssm: SsmClient, operation: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+def _pages(
+    ssm: SsmClient, operation: str, key: str, page_size: int | None = None, **params: Any
+) -> Iterator[dict[str, Any]]:
+    if page_size is not None:
+        params["PaginationConfig"] = {"PageSize": page_size}
     for page in ssm.get_paginator(operation).paginate(**params):
         yield from page.get(key) or []
 
@@ -144,6 +148,13 @@ def find_windows(ssm: SsmClient, name: str) -> list[dict[str, Any]]:
     ]
 
 
+@requires("ssm:DescribeMaintenanceWindows")
+def list_windows(ssm: SsmClient) -> dict[str, dict[str, Any]]:
+    """Every window in the region by id, as DescribeMaintenanceWindows lists it (all of GetMaintenanceWindow's
+    settings but AllowUnassociatedTargets, plus NextExecutionTime), in pages of 100, AWS's largest."""
+    return {w["WindowId"]: w for w in _pages(ssm, "describe_maintenance_windows", "WindowIdentities", page_size=100)}
+
+
 @requires("ssm:GetMaintenanceWindow")
 def get_window(ssm: SsmClient, window_id: str) -> dict[str, Any] | None:
     try:
@@ -243,18 +254,9 @@ def deregister_window_task(ssm: SsmClient, window_id: str, task_id: str) -> None
 
 
 @requires("ssm:DescribeInstanceInformation")
-def managed_instances(
-    ssm: SsmClient, tags: Mapping[str, str], instance_ids: Sequence[str] = ()
-) -> list[dict[str, Any]]:
-    """Managed instances carrying every tag (and, if ids are given, among those ids)."""
-    tag_filters = [{"Key": f"tag:{k}", "Values": [v]} for k, v in sorted(tags.items())]
-    if not instance_ids:
-        return list(_pages(ssm, "describe_instance_information", "InstanceInformationList", Filters=tag_filters))
-    found: list[dict[str, Any]] = []
-    for chunk in _chunks(instance_ids):
-        filters = [*tag_filters, {"Key": "InstanceIds", "Values": chunk}]
-        found += _pages(ssm, "describe_instance_information", "InstanceInformationList", Filters=filters)
-    return found
+def managed_instances(ssm: SsmClient) -> list[dict[str, Any]]:
+    """Every managed instance in the region, in pages of 50 (AWS's largest)."""
+    return list(_pages(ssm, "describe_instance_information", "InstanceInformationList", page_size=50))
 
 
 @requires("ssm:DescribeInstancePatchStates")
@@ -262,5 +264,12 @@ def patch_states(ssm: SsmClient, instance_ids: Sequence[str]) -> list[dict[str, 
     """The patch state of each instance that has reported one (instances that never did are absent)."""
     states: list[dict[str, Any]] = []
     for chunk in _chunks(instance_ids):
-        states += _pages(ssm, "describe_instance_patch_states", "InstancePatchStates", InstanceIds=chunk)
+        # Pages of 50 (AWS allows 10 to 100): one call per chunk of 50 ids.
+        states += _pages(
+            ssm,
+            "describe_instance_patch_states",
+            "InstancePatchStates",
+            page_size=INSTANCE_IDS_PER_CALL,
+            InstanceIds=chunk,
+        )
     return states

@@ -24,7 +24,7 @@ def reconcile(spec: AWSAccountSpec, ctx: Context) -> None:
     access = access_for(ctx.services.kube, ctx.namespace, spec)
     region = (spec.regions or [ctx.settings.default_region])[0]
     try:
-        account = sts.account_id(ctx.services.aws, access, region)
+        account = sts.account_id(ctx.services.aws, access, region, fresh=True)  # verifies: not the cached id
     except Exception as exc:
         if not is_aws_error(exc):
             raise

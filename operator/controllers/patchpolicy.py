@@ -26,7 +26,7 @@ from sreops.operator.api.patchpolicy import PolicyTarget
 from sreops.operator.api.schedule import next_run
 from sreops.operator.aws.errors import classify, error_message, is_aws_error
 from sreops.operator.controllers.base import Context, raise_for_aws_error, register_reconcile
-from sreops.operator.patching.compliance import COMPLIANT, ComplianceCounts, compliant_condition, read_compliance
+from sreops.operator.patching.compliance import COMPLIANT, ComplianceCounts, compliant_condition, fleet_compliance
 from sreops.operator.patching.desired import Identity, desired_state
 from sreops.operator.patching.sync import PatchGroupConflictError, remove_placement, sync_placement
 from sreops.operator.services import Services
@@ -124,7 +124,8 @@ def _sync(spec: PatchPolicySpec, ctx: Context, where: list[Placement]) -> list[s
         with _aws_failures(ctx, doing):
             for key, placement in wanted.items():
                 doing.append(f"syncing {placement.region} of account {placement.account_id}")
-                result = sync_placement(_ssm(ctx.services, placement), desired, identity, *key, known.get(key))
+                windows = ctx.services.shared.windows_reader(placement.access, *key)
+                result = sync_placement(_ssm(ctx.services, placement), desired, identity, *key, known.get(key), windows)
                 targets[key] = result.target
                 changes += [f"{placement.region}: {c}" for c in result.changes]
             for key, stale in known.items():
@@ -156,7 +157,8 @@ def _report_compliance(spec: PatchPolicySpec, ctx: Context, where: list[Placemen
     counts = ComplianceCounts()
     try:
         for placement in where:
-            counts += read_compliance(_ssm(ctx.services, placement), spec.targets)
+            fleet = ctx.services.shared.fleet(placement.access, placement.account_id, placement.region)
+            counts += fleet_compliance(fleet, spec.targets)
     except Exception as exc:
         if not is_aws_error(exc):
             raise

@@ -125,10 +125,17 @@ def show_window_executions(services: Services, policy: kopf.Body, logger: Logger
     seen = _seen(policy)
     marks = dict(seen)
     created = []
+    looks = []
     for target in targets:
         assert target.window_id is not None
         if target.account not in access:
             continue
+        # DescribeMaintenanceWindowExecutions is per window: read it only when the shared window listing says
+        # the window's next execution time moved since its executions were last read.
+        look = services.shared.executions_due(access[target.account], target.account, target.region, target.window_id)
+        if look is None:
+            continue
+        looks.append(look)
         since = datetime.fromisoformat(seen[target.window_id]) if target.window_id in seen else None
         executions = ssm_commands.describe_maintenance_window_executions(
             services.aws, access[target.account], target.region, target.window_id, started_after=since
@@ -157,6 +164,8 @@ def show_window_executions(services: Services, policy: kopf.Body, logger: Logger
                 created.append(name)
     if marks != seen:  # after the runs exist: a crash in between re-creates nothing (409)
         annotate_policy(services.kube, meta["namespace"], meta["name"], SEEN_EXECUTIONS_ANNOTATION, json.dumps(marks))
+    for look in looks:  # only now: a failure above reads the executions again next time
+        services.shared.executions_read(look)
     return created
 
 

@@ -190,6 +190,15 @@ def window_changes(desired: DesiredState, actual: Mapping[str, Any]) -> list[str
     return [field for field, value in desired.window.items() if actual.get(field) != value]
 
 
+# DescribeMaintenanceWindows lists every window setting we set but this one (GetMaintenanceWindow has it).
+UNLISTED_WINDOW_FIELD = "AllowUnassociatedTargets"
+
+
+def listed_window_changes(desired: DesiredState, listed: Mapping[str, Any]) -> list[str]:
+    """Fields that differ between the desired window and its DescribeMaintenanceWindows entry."""
+    return [f for f, value in desired.window.items() if f != UNLISTED_WINDOW_FIELD and listed.get(f) != value]
+
+
 def target_changes(desired: DesiredState, actual: Mapping[str, Any]) -> list[str]:
     want = desired.target
     changed = []

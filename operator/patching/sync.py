@@ -5,10 +5,19 @@ Find-or-create by ownership: an id from `status.targets` is used when the resour
 up by name and uid tag, so a restart or a lost status write never creates a duplicate. Each resource is
 compared with the desired state first and written only when it differs, and every write is recorded as a
 human-readable change (the controller turns those into a DriftRepaired event when the spec had not changed).
+
+A resync of a placement whose ids are all known first checks cheap signals, one call per resource that has
+its own Get or Describe: GetPatchBaseline (settings, operating system and patch groups), the region's window
+listing that policies share (`windows`, see `sreops.operator.patching.shared`), DescribeMaintenanceWindowTargets
+(the target's definition, and any other target in the window) and GetMaintenanceWindowTask (the task with its
+parameters). When every signal matches, nothing else is read; when one differs, or says a resource is gone,
+the full find-or-create and comparison below runs, tags included. What the signals cannot see is listed in
+docs/design.md ("Cheap steady state").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +34,7 @@ from sreops.operator.patching.desired import (
     baseline_changes,
     baseline_update_params,
     create_window_params,
+    listed_window_changes,
     target_changes,
     task_changes,
     task_type_differs,
@@ -40,6 +50,9 @@ class PatchGroupConflictError(Exception):
             f"patch group {patch_group!r} is already registered to baseline {baseline_id}, which this policy does "
             "not own; deregister it or set spec.patchGroup"
         )
+
+
+Windows = Mapping[str, Mapping[str, Any]]  # window id -> its DescribeMaintenanceWindows entry
 
 
 @dataclass
@@ -228,6 +241,37 @@ def _sync_task(
     return task_id
 
 
+def _unchanged(ssm: SsmClient, desired: DesiredState, known: PolicyTarget, windows: Callable[[], Windows]) -> bool:
+    """Whether the cheap signals say the placement in `known` still matches `desired` (see the module's doc).
+
+    Reads stop at the first difference: the full sync reads again anyway."""
+    baseline_id, window_id = known.baseline_id, known.window_id
+    target_id, task_id = known.window_target_id, known.window_task_id
+    if not (baseline_id and window_id and target_id and task_id) or known.patch_group != desired.patch_group:
+        return False
+    baseline = ssm_api.get_baseline(ssm, baseline_id)
+    if (
+        baseline is None
+        or baseline.get("OperatingSystem") != desired.operating_system
+        or list(baseline.get("PatchGroups") or []) != [desired.patch_group]
+        or baseline_changes(desired, baseline)
+    ):
+        return False
+    listed = windows().get(window_id)
+    if listed is None or listed_window_changes(desired, listed):
+        return False  # changed, deleted, or created after the listing was read
+    try:
+        targets = ssm_api.list_window_targets(ssm, window_id)
+    except ClientError as exc:
+        if ssm_api.is_gone(exc):
+            return False  # the window went since the listing was read
+        raise
+    if [t["WindowTargetId"] for t in targets] != [target_id] or target_changes(desired, targets[0]):
+        return False
+    task = ssm_api.get_window_task(ssm, window_id, task_id)
+    return task is not None and not task_type_differs(desired, task) and not task_changes(desired, task, target_id)
+
+
 def sync_placement(
     ssm: SsmClient,
     desired: DesiredState,
@@ -235,8 +279,14 @@ def sync_placement(
     account: str,
     region: str,
     known: PolicyTarget | None,
+    windows: Callable[[], Windows] | None = None,
 ) -> PlacementResult:
-    """Makes this account x region match `desired`; returns the AWS ids and what had to change."""
+    """Makes this account x region match `desired`; returns the AWS ids and what had to change.
+
+    `windows` reads the region's maintenance windows by id (a listing shared between policies); with it, a
+    placement whose ids are known is checked by cheap signals first and left alone when they all match."""
+    if known is not None and windows is not None and _unchanged(ssm, desired, known, windows):
+        return PlacementResult(known)
     changes: list[str] = []
     baseline_id = _sync_baseline(ssm, desired, identity, known, changes)
     window_id, window_is_new = _sync_window(ssm, desired, identity, known, changes)

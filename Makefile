@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-fast lint bench constraints
+.PHONY: setup demo test test-fast soak lint bench constraints
 
 setup:
 	@scripts/setup-env.sh
@@ -16,6 +16,12 @@ test: setup
 
 test-fast: setup
 	$(PY) -P -m pytest -m "not slow" $(ARGS)
+
+# The soak test for SOAK_MINUTES (make test runs it for a minute): the operator across watch reconnects
+# under continuous activity; prints what it counted.
+SOAK_MINUTES ?= 30
+soak: setup
+	SREOPS_SOAK_SECONDS=$$(( $(SOAK_MINUTES) * 60 )) $(PY) -P -m pytest -s -q -p no:cacheprovider tests/integration/test_soak.py $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

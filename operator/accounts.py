@@ -1,8 +1,9 @@
 """Where a resource acts: its AWSAccount (or the operator's own credentials) and its regions.
 
 `placements()` turns `spec.accountRef` + `spec.regions` into (access, account id, region) triples. A
-missing AWSAccount is the referencing resource's InvalidSpec; an AWSAccount that exists but is not Ready
-(its role cannot be assumed) makes the referencing resource not Ready with the account's own reason.
+missing AWSAccount is a wait (`AccountNotFound`), and so is one that exists but is not Ready yet
+(`AccountNotReady`, with the account's own reason in the message): the referencing resource is reconciled
+again when the account appears or becomes Ready.
 """
 
 from __future__ import annotations
@@ -12,21 +13,21 @@ from typing import Any
 
 from kubernetes import client
 
-from sreops.operator.api import AWSAccountSpec, SpecError
+from sreops.operator.api import AWSAccountSpec
 from sreops.operator.api.common import ObjectRef
 from sreops.operator.api.conditions import READY, get_condition
+from sreops.operator.api.reasons import ACCOUNT_NOT_FOUND, ACCOUNT_NOT_READY, SECRET_NOT_FOUND
 from sreops.operator.aws import sts
 from sreops.operator.aws.clients import OWN_CREDENTIALS, Access, ClientFactory
 from sreops.operator.kube import SecretMissingError, get_object, read_secret_value
+from sreops.operator.waiting import WaitingError
 
 
-class AccountNotReadyError(Exception):
-    """The referenced AWSAccount exists but cannot be used yet."""
+class AccountNotReadyError(WaitingError):
+    """The referenced AWSAccount does not exist (AccountNotFound) or cannot be used yet (AccountNotReady)."""
 
     def __init__(self, account: str, reason: str, message: str) -> None:
-        super().__init__(f"AWSAccount {account}: {message}")
-        self.reason = reason
-        self.message = f"AWSAccount {account}: {message}"
+        super().__init__(reason, f"AWSAccount {account}: {message}")
 
 
 @dataclass(frozen=True)
@@ -44,18 +45,35 @@ def access_for(api: client.ApiClient, namespace: str, spec: AWSAccountSpec) -> A
         try:
             external_id = read_secret_value(api, namespace, ref.name, ref.key)
         except SecretMissingError as exc:
-            raise SpecError("spec.externalIdSecretRef", str(exc)) from None
+            raise WaitingError(SECRET_NOT_FOUND, f"spec.externalIdSecretRef: {exc}") from None
     return Access(role_arn=spec.role_arn, external_id=external_id, session_seconds=spec.session_duration_seconds)
 
 
 def _account(api: client.ApiClient, namespace: str, ref: ObjectRef) -> tuple[dict[str, Any], AWSAccountSpec]:
     obj = get_object(api, "AWSAccount", namespace, ref.name)
     if obj is None:
-        raise SpecError("spec.accountRef.name", f"AWSAccount {ref.name!r} not found in namespace {namespace!r}")
+        raise AccountNotReadyError(
+            ref.name, ACCOUNT_NOT_FOUND, f"not found in namespace {namespace!r}; waiting for it (spec.accountRef.name)"
+        )
     try:
         spec = AWSAccountSpec.model_validate(obj.get("spec") or {})
     except ValueError:
-        raise AccountNotReadyError(ref.name, "InvalidSpec", "its spec is invalid") from None
+        raise AccountNotReadyError(ref.name, ACCOUNT_NOT_READY, "its spec is invalid") from None
+    return obj, spec
+
+
+def usable_account(api: client.ApiClient, namespace: str, ref: ObjectRef) -> tuple[dict[str, Any], AWSAccountSpec]:
+    """The referenced AWSAccount if it exists and is Ready for its current spec; a wait otherwise."""
+    obj, spec = _account(api, namespace, ref)
+    status = obj.get("status") or {}
+    ready = get_condition(status, READY) or {}
+    generation = (obj.get("metadata") or {}).get("generation")
+    if ready.get("status") != "True" or status.get("observedGeneration") != generation:
+        if ready.get("status") == "False" and ready.get("reason"):
+            why = f"not Ready ({ready['reason']}: {ready.get('message', '')})"
+        else:
+            why = "not verified yet"  # new, or its spec changed since it was last verified
+        raise AccountNotReadyError(ref.name, ACCOUNT_NOT_READY, why)
     return obj, spec
 
 
@@ -71,19 +89,11 @@ def placements(
         chosen = regions or [default_region]
         account_id = sts.account_id(factory, OWN_CREDENTIALS, chosen[0])
         return [Placement(OWN_CREDENTIALS, account_id, r) for r in chosen]
-    obj, spec = _account(api, namespace, account_ref)
-    status = obj.get("status") or {}
-    ready = get_condition(status, READY) or {}
-    generation = (obj.get("metadata") or {}).get("generation")
-    if ready.get("status") != "True" or status.get("observedGeneration") != generation:
-        raise AccountNotReadyError(
-            account_ref.name,
-            str(ready.get("reason") or "AccountNotReadyError"),
-            str(ready.get("message") or "not verified yet"),
-        )
+    obj, spec = usable_account(api, namespace, account_ref)
+    status = obj["status"]
     try:
         access = access_for(api, namespace, spec)
-    except SpecError as exc:
-        raise AccountNotReadyError(account_ref.name, "InvalidSpec", exc.message) from None
+    except WaitingError as exc:
+        raise AccountNotReadyError(account_ref.name, ACCOUNT_NOT_READY, exc.message) from None
     chosen = regions or spec.regions or [default_region]
     return [Placement(access, str(status["accountId"]), r) for r in chosen]

@@ -12,6 +12,7 @@ from typing import Any
 
 import kopf
 
+from sreops.operator import kopf_storage
 from sreops.operator.controllers import register_all
 from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.services import Services
@@ -23,16 +24,14 @@ FIELD_MANAGER_PREFIX = "sreops.io"
 def configure_kopf(settings: Settings, kopf_settings: kopf.OperatorSettings) -> None:
     kopf_settings.persistence.finalizer = settings.finalizer
     # Annotations, not status.kopf: our CRDs have structural schemas, so the API server would prune
-    # kopf's progress records from status.
-    kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=FIELD_MANAGER_PREFIX)
-    kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=FIELD_MANAGER_PREFIX, key="last-handled-configuration"
-    )
+    # kopf's progress records from status. Under kopf.sreops.io/, so sreops.io/ annotations are seen changing.
+    kopf_settings.persistence.progress_storage = kopf_storage.ProgressStorage()
+    kopf_settings.persistence.diffbase_storage = kopf_storage.DiffBaseStorage()
     # Only warnings and errors become Kubernetes events; explicit kopf.event/warn calls always do.
     kopf_settings.posting.level = logging.WARNING
     # Reconnect watches regularly so a silently dropped connection is noticed.
-    kopf_settings.watching.server_timeout = 300
-    kopf_settings.watching.client_timeout = 330
+    kopf_settings.watching.server_timeout = settings.watch_timeout_seconds
+    kopf_settings.watching.client_timeout = settings.watch_timeout_seconds + 30
     kopf_settings.watching.connect_timeout = 10
     kopf_settings.networking.error_backoffs = [1, 2, 5, 10, 20]
     # A deleted object keeps kopf's finalizer until its timers have exited; a timer caught inside its handler

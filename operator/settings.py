@@ -28,6 +28,8 @@ class Settings:
     resync_seconds: float = 300.0
     # How often a PatchRun in progress is polled and maintenance-window executions are looked for.
     run_poll_seconds: float = 30.0
+    # How long one watch request lasts before kopf reconnects from the last resourceVersion it saw.
+    watch_timeout_seconds: int = 300
     log_format: LogFormat = "text"
     verbose: bool = False
     health_port: int = 8080
@@ -53,6 +55,10 @@ class Settings:
             run_poll = float(
                 pick(getattr(args, "run_poll_seconds", None), "SREOPS_RUN_POLL_SECONDS", str(min(30.0, resync)))
             )
+            # An integer: the API server's timeoutSeconds takes no fraction.
+            watch_timeout = int(
+                pick(getattr(args, "watch_timeout_seconds", None), "SREOPS_WATCH_TIMEOUT_SECONDS", "300")
+            )
             health_port = int(pick(args.health_port, "SREOPS_HEALTH_PORT", "8080"))
             metrics_port = int(pick(args.metrics_port, "SREOPS_METRICS_PORT", "9090"))
         except ValueError as exc:
@@ -65,11 +71,14 @@ class Settings:
             raise SettingsError("resync interval must be at least 1 second")
         if run_poll < 1:
             raise SettingsError("run poll interval must be at least 1 second")
+        if watch_timeout < 1:
+            raise SettingsError("watch timeout must be at least 1 second")
         return cls(
             namespaces=tuple(n.strip() for n in namespaces),
             default_region=region,
             resync_seconds=resync,
             run_poll_seconds=run_poll,
+            watch_timeout_seconds=watch_timeout,
             log_format="json" if log_format == "json" else "text",
             verbose=bool(args.verbose),
             health_port=health_port,
@@ -90,6 +99,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--run-poll-seconds",
         type=float,
         help="how often a PatchRun in progress is polled (default: the resync interval, at most 30)",
+    )
+    parser.add_argument(
+        "--watch-timeout-seconds",
+        type=int,
+        help="how long each watch request lasts before it is renewed from the last resourceVersion (default 300)",
     )
     parser.add_argument("--log-format", choices=["json", "text"], help="log line format (default text)")
     parser.add_argument("--health-port", type=int, help="liveness endpoint port, /healthz (default 8080)")

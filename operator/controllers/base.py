@@ -1,28 +1,39 @@
-"""What every controller shares: spec validation with the InvalidSpec contract, AWS error handling, status.
+"""What every controller shares: spec validation with the InvalidSpec contract, waits for references, AWS
+error handling, status.
 
 A spec that fails validation gets `Ready=False` with reason `InvalidSpec` and a message naming the field,
 a Warning event, and `kopf.PermanentError`, so kopf does not retry it until the spec changes (a new
 generation triggers the update handler again). No AWS call happens before the spec is accepted.
+
+A reference that does not exist yet (WaitingError) is not an error: the object gets `Ready=False` with the
+wait's reason and the handler completes. It is reconciled again when the reference appears (references.py
+re-triggers it) and, as a safety net, by a retry timer that backs off from 5 s to the resync interval.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 import kopf
 
-from sreops.operator.api import GROUP, VERSION, Kind, SpecError, parse_spec
+from sreops.operator.api import GROUP, VERSION, Kind, SpecError, parse_spec, reasons
 from sreops.operator.api.common import Model
 from sreops.operator.api.conditions import READY, ConditionStatus, condition_patch_fn, get_condition
+from sreops.operator.api.reasons import ACCESS_DENIED, AWS_ERROR, AWS_UNAVAILABLE, INVALID_SPEC
 from sreops.operator.aws.errors import ErrorKind, classify, error_message
 from sreops.operator.services import Services
 from sreops.operator.settings import Settings
+from sreops.operator.waiting import WaitingError
 
 M = TypeVar("M", bound=Model)
-INVALID_SPEC = "InvalidSpec"
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+# The first retry of a waiting object; later ones double up to the resync interval.
+WAIT_RETRY_FIRST = 5.0
 
 
 @dataclass
@@ -37,6 +48,10 @@ class Context:
     @property
     def settings(self) -> Settings:
         return self.services.settings
+
+    @property
+    def kind(self) -> str:
+        return str(self.body["kind"])
 
     @property
     def namespace(self) -> str:
@@ -56,6 +71,7 @@ class Context:
         return int(value) if value is not None else None
 
     def set_condition(self, type_: str, status: ConditionStatus, reason: str, message: str) -> None:
+        reasons.check(self.kind, type_, reason)
         self.patch.fns.append(condition_patch_fn(type_, status, reason, message, self.generation))
 
     def observed(self) -> None:
@@ -79,22 +95,54 @@ def report_invalid_spec(kind: Kind, ctx: Context, err: SpecError) -> NoReturn:
 
 
 Reconcile = Callable[[Any, Context], None]
+Handler = Callable[..., None]
+StatusFilter = Callable[[Mapping[str, Any] | None], bool]
 
 
-def register_reconcile(
-    registry: kopf.OperatorRegistry, settings: Settings, kind: Kind, model: type[M], reconcile: Reconcile
-) -> None:
-    """Registers one idempotent reconcile function for create, update and resume (ARCHITECTURE rule 1),
-    and calls it again from a timer every `resync_seconds` to catch drift in AWS.
+def is_waiting(status: Mapping[str, Any] | None) -> bool:
+    """Ready=False because a referenced object does not exist or is not usable yet."""
+    ready = get_condition(status, READY) or {}
+    return ready.get("status") == "False" and ready.get("reason") in reasons.WAITING
 
-    Handlers are plain `def`: kopf runs them in its thread pool, so boto3 calls never block the event loop.
-    The reconcile function raises SpecError for a spec it cannot act on (e.g. a missing reference); that
-    gets the same InvalidSpec contract as a spec the model rejects.
-    """
 
-    def handler(
-        *, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
-    ) -> None:
+def report_waiting(ctx: Context, wait: WaitingError) -> None:
+    """Ready=False with the wait's reason; a Normal event when the object starts waiting for this reason."""
+    ready = get_condition(ctx.body.get("status"), READY) or {}
+    ctx.observed()
+    ctx.set_condition(READY, "False", wait.reason, wait.message)
+    if ready.get("reason") != wait.reason:
+        kopf.event(ctx.body, type="Normal", reason=wait.reason, message=wait.message)
+    ctx.logger.info("waiting (%s): %s", wait.reason, wait.message)
+
+
+class WaitBackoff:
+    """When each waiting object is retried next, by uid: after WAIT_RETRY_FIRST, then doubling up to `cap`.
+    Kept in memory: a restarted operator resumes (and so reconciles) every object anyway."""
+
+    def __init__(self, cap: float) -> None:
+        self.cap = max(cap, WAIT_RETRY_FIRST)
+        self._next: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def due(self, uid: str, now: float) -> bool:
+        with self._lock:
+            at, delay = self._next.get(uid, (now, WAIT_RETRY_FIRST))
+            if now < at:
+                return False
+            delay = min(delay * 2, self.cap)
+            self._next[uid] = (now + delay, delay)
+            return True
+
+    def forget(self, uid: str) -> None:
+        with self._lock:
+            self._next.pop(uid, None)
+
+
+def make_handler(kind: Kind, model: type[M], reconcile: Reconcile, backoff: WaitBackoff | None = None) -> Handler:
+    """The kopf handler around `reconcile`: parses the spec, applies the InvalidSpec and waiting contracts,
+    counts the result. Plain `def`: kopf runs it in its thread pool, so boto3 calls never block the loop."""
+
+    def handler(*, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **_: Any) -> None:
         services: Services = memo["services"]
         ctx = Context(body=body, patch=patch, services=services, logger=logger)
         metrics = services.metrics
@@ -104,10 +152,15 @@ def register_reconcile(
                 try:
                     spec = parse_spec(model, body.get("spec"))
                     reconcile(spec, ctx)
+                    if backoff is not None:
+                        backoff.forget(ctx.uid)
+                    result = "success"
                 except SpecError as err:
                     report_invalid_spec(kind, ctx, err)
+                except WaitingError as wait:
+                    report_waiting(ctx, wait)
+                    result = "waiting"
                 ctx.observed()
-                result = "success"
             except kopf.PermanentError:
                 result = "invalid_spec"
                 raise
@@ -117,6 +170,28 @@ def register_reconcile(
             finally:
                 metrics.reconciles.labels(kind.kind, result).inc()
 
+    handler.__name__ = f"reconcile_{kind.kind.lower()}"
+    return handler
+
+
+def register_reconcile(
+    registry: kopf.OperatorRegistry,
+    settings: Settings,
+    kind: Kind,
+    model: type[M],
+    reconcile: Reconcile,
+    resync_when: StatusFilter | None = None,
+) -> Handler:
+    """Registers one idempotent reconcile function for create, update and resume (ARCHITECTURE rule 1),
+    calls it again from a timer every `resync_seconds` to catch drift in AWS (only while `resync_when`
+    holds, if given), and retries waiting objects with a backoff. Returns the handler.
+
+    The reconcile function raises SpecError for a spec that is wrong in itself (InvalidSpec) and
+    WaitingError for a reference that is not there yet.
+    """
+    backoff = WaitBackoff(cap=settings.resync_seconds)
+    handler = make_handler(kind, model, reconcile, backoff)
+
     def resync(*, body: kopf.Body, **kwargs: Any) -> None:
         # An InvalidSpec for this generation stays as it is until the spec changes (API.md).
         ready = get_condition(body.get("status"), READY) or {}
@@ -125,7 +200,16 @@ def register_reconcile(
             return
         handler(body=body, **kwargs)
 
-    handler.__name__ = f"reconcile_{kind.kind.lower()}"
+    def retry_waiting(*, body: kopf.Body, **kwargs: Any) -> None:
+        if backoff.due(str(body["metadata"]["uid"]), time.monotonic()):
+            handler(body=body, **kwargs)
+
+    def resync_filter(status: Mapping[str, Any] | None, **_: Any) -> bool:
+        return resync_when is None or resync_when(status)
+
+    def waiting_filter(status: Mapping[str, Any] | None, **_: Any) -> bool:
+        return is_waiting(status)
+
     for decorator in (kopf.on.create, kopf.on.update, kopf.on.resume):
         decorator(GROUP, VERSION, kind.plural, registry=registry, id="reconcile")(handler)
     # The first resync waits a full interval, and none runs while the object is changing: the change
@@ -139,7 +223,21 @@ def register_reconcile(
         interval=settings.resync_seconds,
         initial_delay=settings.resync_seconds,
         idle=min(settings.resync_seconds, 10.0),
+        when=resync_filter,
     )(resync)
+    # The safety net for waits: the watch on the referenced kinds re-triggers at once, this catches a missed one.
+    kopf.timer(
+        GROUP,
+        VERSION,
+        kind.plural,
+        registry=registry,
+        id="wait-retry",
+        interval=WAIT_RETRY_FIRST / 2,
+        initial_delay=WAIT_RETRY_FIRST,
+        idle=WAIT_RETRY_FIRST,
+        when=waiting_filter,
+    )(retry_waiting)
+    return handler
 
 
 # Retry delays (seconds) by error kind: throttling backs off, an unreachable endpoint waits longer, access
@@ -164,10 +262,10 @@ def raise_for_aws_error(exc: BaseException, ctx: Context, doing: str) -> NoRetur
         raise kopf.PermanentError(message) from exc
     delay = RETRY_DELAYS.get(kind, 60.0)
     if kind is ErrorKind.ACCESS_DENIED:
-        ctx.set_condition(READY, "False", "AccessDenied", message)
+        ctx.set_condition(READY, "False", ACCESS_DENIED, message)
         delay = ctx.settings.resync_seconds  # someone has to fix IAM: retry slowly
     elif kind.retryable:
-        ctx.set_condition(READY, "False", "AwsUnavailable", message)
+        ctx.set_condition(READY, "False", AWS_UNAVAILABLE, message)
     else:
-        ctx.set_condition(READY, "False", "AwsError", message)
+        ctx.set_condition(READY, "False", AWS_ERROR, message)
     raise kopf.TemporaryError(message, delay=delay) from exc

@@ -19,10 +19,19 @@ import kopf
 from pydantic import ValidationError
 
 from sreops.operator.accounts import AccountNotReadyError, Placement, placements
-from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, SpecError
+from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, SpecError, reasons
 from sreops.operator.api.common import ObjectRef
 from sreops.operator.api.conditions import READY, get_condition, now_rfc3339
 from sreops.operator.api.patchpolicy import PolicyTarget
+from sreops.operator.api.reasons import (
+    ACCOUNT_NOT_FOUND,
+    AWS_ERROR,
+    COMPLIANCE_UNAVAILABLE,
+    DELETION_PENDING,
+    IN_SYNC,
+    PATCH_GROUP_CONFLICT,
+    SYNC_FAILED,
+)
 from sreops.operator.api.schedule import next_run
 from sreops.operator.aws.errors import classify, error_message, is_aws_error
 from sreops.operator.controllers.base import Context, raise_for_aws_error, register_reconcile
@@ -35,7 +44,6 @@ from sreops.operator.settings import Settings
 KIND = KINDS["PatchPolicy"]
 SYNCED = "Synced"
 DRIFT_REPAIRED = "DriftRepaired"
-ACCOUNT_RETRY_MAX = 10.0  # seconds between checks of an AWSAccount that is not Ready
 MAX_EVENT_MESSAGE = 1000  # Kubernetes truncates event messages at 1 KiB
 Key = tuple[str, str]  # (account, region)
 
@@ -81,15 +89,14 @@ def _where(spec: PatchPolicySpec, ctx: Context) -> list[Placement]:
             services.kube, services.aws, ctx.settings.default_region, ctx.namespace, spec.account_ref, spec.regions
         )
     except AccountNotReadyError as exc:
+        # A wait: Ready says so (controllers/base.py) and the account's appearance re-triggers the policy.
         ctx.set_condition(SYNCED, "Unknown", exc.reason, exc.message)
-        _not_ready(ctx, exc.reason, exc.message)
-        # Only Kubernetes reads happen before this point, so checking again soon is cheap; an account that
-        # is being verified right now (created together with the policy) is then picked up quickly.
-        raise kopf.TemporaryError(exc.message, delay=min(ctx.settings.resync_seconds, ACCOUNT_RETRY_MAX)) from exc
+        ctx.services.metrics.policy_ready.labels(ctx.namespace, ctx.name).set(0)
+        raise
     except Exception as exc:
         if not is_aws_error(exc):
             raise
-        _not_ready(ctx, "AwsError", error_message(exc))
+        _not_ready(ctx, AWS_ERROR, error_message(exc))
         raise_for_aws_error(exc, ctx, "finding the account to act in")
 
 
@@ -99,14 +106,14 @@ def _aws_failures(ctx: Context, doing: list[str]) -> Iterator[None]:
     try:
         yield
     except PatchGroupConflictError as exc:
-        ctx.set_condition(SYNCED, "False", "PatchGroupConflict", str(exc))
-        _not_ready(ctx, "PatchGroupConflict", str(exc))
+        ctx.set_condition(SYNCED, "False", PATCH_GROUP_CONFLICT, str(exc))
+        _not_ready(ctx, PATCH_GROUP_CONFLICT, str(exc))
         raise kopf.TemporaryError(str(exc), delay=ctx.settings.resync_seconds) from exc
     except Exception as exc:
         if not is_aws_error(exc):
             raise
         where = doing[-1] if doing else "syncing"
-        ctx.set_condition(SYNCED, "False", "SyncFailed", f"{where}: {error_message(exc)}")
+        ctx.set_condition(SYNCED, "False", SYNC_FAILED, f"{where}: {error_message(exc)}")
         ctx.services.metrics.policy_ready.labels(ctx.namespace, ctx.name).set(0)
         raise_for_aws_error(exc, ctx, where)
 
@@ -163,7 +170,7 @@ def _report_compliance(spec: PatchPolicySpec, ctx: Context, where: list[Placemen
         if not is_aws_error(exc):
             raise
         # Compliance is a report: failing to read it does not make the policy's AWS resources wrong.
-        ctx.set_condition(COMPLIANT, "Unknown", "ComplianceUnavailable", error_message(exc))
+        ctx.set_condition(COMPLIANT, "Unknown", COMPLIANCE_UNAVAILABLE, error_message(exc))
         ctx.logger.warning("cannot read compliance (%s): %s", classify(exc).value, error_message(exc))
         return
     ctx.patch.status["compliance"] = counts.to_status(now_rfc3339()).to_wire()
@@ -188,14 +195,14 @@ def reconcile(spec: PatchPolicySpec, ctx: Context) -> None:
     elif changes:
         ctx.logger.info("applied the spec: %s", _summarise(changes))
     regions = ", ".join(f"{p.region} ({p.account_id})" for p in where)
-    ctx.set_condition(SYNCED, "True", "InSync", f"baseline, patch group, window, target and task match in {regions}")
+    ctx.set_condition(SYNCED, "True", IN_SYNC, f"baseline, patch group, window, target and task match in {regions}")
     _report_compliance(spec, ctx, where)
     ctx.patch.status["nextRunTime"] = (
         None
         if spec.suspend
         else next_run(spec.schedule.cron, spec.schedule.timezone, datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     )
-    ctx.set_condition(READY, "True", "Synced", f"in sync in {len(where)} account x region placement(s)")
+    ctx.set_condition(READY, "True", reasons.SYNCED, f"in sync in {len(where)} account x region placement(s)")
     ctx.services.metrics.policy_ready.labels(ctx.namespace, ctx.name).set(1)
 
 
@@ -262,16 +269,19 @@ def _delete_aws_resources(ctx: Context, retry: int) -> None:
             if removed:
                 ctx.logger.info("deleted in %s: %s", placement.region, ", ".join(removed))
     except (SpecError, ValidationError) as exc:
-        # No account to act through (deleted first, e.g. with its namespace): nothing can be cleaned up.
         kopf.warn(ctx.body, reason="CleanupSkipped", message=f"AWS resources left in place: {exc}")
     except AccountNotReadyError as exc:
+        if exc.reason == ACCOUNT_NOT_FOUND:
+            # No account to act through (deleted first, e.g. with its namespace): nothing can be cleaned up.
+            kopf.warn(ctx.body, reason="CleanupSkipped", message=f"AWS resources left in place: {exc.message}")
+            return
         ctx.set_condition(READY, "False", exc.reason, f"cannot delete AWS resources yet: {exc.message}")
         raise kopf.TemporaryError(exc.message, delay=_delete_delay(retry)) from exc
     except Exception as exc:
         if not is_aws_error(exc):
             raise
         message = f"{doing}: {error_message(exc)}"
-        ctx.set_condition(READY, "False", "DeletionPending", f"cannot delete AWS resources yet: {message}")
+        ctx.set_condition(READY, "False", DELETION_PENDING, f"cannot delete AWS resources yet: {message}")
         raise kopf.TemporaryError(message, delay=_delete_delay(retry)) from exc
 
 

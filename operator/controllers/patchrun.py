@@ -14,20 +14,28 @@ end, so they compare with the other Kubernetes timestamps.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
 from sreops.operator.accounts import AccountNotReadyError, Placement, placements
-from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, PatchRunSpec, SpecError, parse_spec
+from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, PatchRunSpec, SpecError, parse_spec, reasons
 from sreops.operator.api.conditions import READY, ConditionStatus, get_condition, now_rfc3339, set_condition
 from sreops.operator.api.patchrun import CommandRef
+from sreops.operator.api.reasons import (
+    ACCOUNT_NOT_IN_POLICY,
+    COMMAND_REJECTED,
+    POLICY_NOT_FOUND,
+    POLICY_SUSPENDED,
+    RUNNING,
+    SUCCEEDED,
+    WAITING_FOR_POLICY,
+)
 from sreops.operator.aws.clients import Access
 from sreops.operator.aws.errors import ErrorKind, classify, error_message, is_aws_error
 from sreops.operator.controllers import run_triggers
-from sreops.operator.controllers.base import Context, raise_for_aws_error, register_reconcile, report_invalid_spec
+from sreops.operator.controllers.base import Context, make_handler, raise_for_aws_error, register_reconcile
 from sreops.operator.kube import get_object
 from sreops.operator.runs.commands import (
     KeyedLocks,
@@ -41,22 +49,50 @@ from sreops.operator.runs.history import is_finished, is_started, runs_of_policy
 from sreops.operator.runs.objects import delete_run, get_run, list_runs, patch_run_status, set_last_run, set_owner
 from sreops.operator.runs.progress import RunProgress, summarize
 from sreops.operator.settings import Settings
+from sreops.operator.waiting import WaitingError
 
 KIND = KINDS["PatchRun"]
 COMPLETE = "Complete"
 FAILED = "Failed"
-SUCCEEDED = "Succeeded"
+SYNCED = "Synced"
 
 
 def _policy(spec: PatchRunSpec, ctx: Context) -> tuple[dict[str, Any], PatchPolicySpec]:
     name = spec.policy_ref.name
     obj = get_object(ctx.services.kube, "PatchPolicy", ctx.namespace, name)
     if obj is None:
-        raise SpecError("spec.policyRef.name", f"PatchPolicy {name!r} not found in namespace {ctx.namespace!r}")
+        raise WaitingError(
+            POLICY_NOT_FOUND,
+            f"PatchPolicy {name!r} not found in namespace {ctx.namespace!r}; waiting for it (spec.policyRef.name)",
+        )
     try:
         return obj, parse_spec(PatchPolicySpec, obj.get("spec"))
     except SpecError as err:
         raise SpecError("spec.policyRef.name", f"PatchPolicy {name!r} has an invalid spec ({err})") from None
+
+
+def _require_policy_in_place(policy: Mapping[str, Any], cells: list[Placement]) -> None:
+    """A run is sent only once its policy is in sync, for its current spec, in every placement: the instances'
+    patch group must already name the policy's baseline, or AWS-RunPatchBaseline patches with another one."""
+    status = policy.get("status") or {}
+    synced = get_condition(status, SYNCED) or {}
+    in_sync = synced.get("status") == "True" and synced.get("observedGeneration") == policy["metadata"].get(
+        "generation"
+    )
+    placed = {
+        (t.get("account"), t.get("region"))
+        for t in status.get("targets") or []
+        if t.get("baselineId") and t.get("patchGroup") and t.get("windowId")
+    }
+    missing = [c for c in cells if (c.account_id, c.region) not in placed]
+    if in_sync and not missing:
+        return
+    where = ", ".join(f"{c.region} of account {c.account_id}" for c in (missing or cells))
+    raise WaitingError(
+        WAITING_FOR_POLICY,
+        f"PatchPolicy {policy['metadata']['name']} is not in sync yet in {where}: the run is sent once its "
+        "baseline and patch group are in place",
+    )
 
 
 def _owned_by(run: Mapping[str, Any], policy: Mapping[str, Any]) -> bool:
@@ -74,6 +110,7 @@ def _conditions(
 ) -> Any:
     conditions = status.get("conditions")
     for type_, value, reason, message in changes:
+        reasons.check(KIND.kind, type_, reason)
         conditions = set_condition(conditions, type_, value, reason, message, generation)
     return conditions
 
@@ -98,17 +135,26 @@ class RunReconciler:
             run = get_run(ctx.services.kube, ctx.namespace, ctx.name)  # fresh: what another handler did counts
             if run is None or run["metadata"]["uid"] != ctx.uid or is_finished(run.get("status")):
                 return
-            self._advance(spec, ctx, run, policy)
+            self._advance(spec, ctx, run, policy_obj, policy)
 
-    def _advance(self, spec: PatchRunSpec, ctx: Context, run: dict[str, Any], policy: PatchPolicySpec) -> None:
+    def _advance(
+        self,
+        spec: PatchRunSpec,
+        ctx: Context,
+        run: dict[str, Any],
+        policy_obj: Mapping[str, Any],
+        policy: PatchPolicySpec,
+    ) -> None:
         status: dict[str, Any] = dict(run.get("status") or {})
         execution = ScheduledExecution.of(run)
         operation = spec.operation or policy.operation
         if execution is None and not is_started(status) and policy.suspend:
             message = f"PatchPolicy {spec.policy_ref.name} is suspended: it starts no new runs; nothing was sent"
-            self._finish(ctx, run, status, None, operation, "PolicySuspended", message)
+            self._finish(ctx, run, status, None, operation, POLICY_SUSPENDED, message)
             return
         cells = self._placements(ctx, policy)
+        if execution is None and not is_started(status):
+            _require_policy_in_place(policy_obj, cells)
         access_by_account: dict[str, Access] = {c.account_id: c.access for c in cells}
         first_start = not is_started(status)
 
@@ -127,7 +173,7 @@ class RunReconciler:
             if execution is not None:
                 access = access_by_account.get(execution.account)
                 if access is None:
-                    raise AccountNotReadyError(execution.account, "AccountNotInPolicy", "not an account of the policy")
+                    raise AccountNotReadyError(execution.account, ACCOUNT_NOT_IN_POLICY, "not an account of the policy")
                 refs, execution_status = execution_commands(factory, access, execution, recorded)
                 if len(refs) > len(recorded):
                     record(refs)
@@ -140,16 +186,13 @@ class RunReconciler:
             progress = summarize(
                 (command_progress(factory, access_by_account.get(r.account), r) for r in refs), execution_status
             )
-        except AccountNotReadyError as exc:
-            self._not_ready(ctx, status, exc.reason, exc.message)
-            raise kopf.TemporaryError(exc.message, delay=ctx.settings.run_poll_seconds) from exc
         except Exception as exc:
             if not is_aws_error(exc):
                 raise
             if classify(exc) is ErrorKind.INVALID and doing.startswith("sending"):
                 # AWS refuses the command itself (document, parameters, targets): retrying cannot help.
                 message = f"SSM rejected the command: {error_message(exc)}"
-                self._finish(ctx, run, status, None, operation, "CommandRejected", message)
+                self._finish(ctx, run, status, None, operation, COMMAND_REJECTED, message)
                 return
             raise_for_aws_error(exc, ctx, doing)
         if progress.finished:
@@ -169,17 +212,10 @@ class RunReconciler:
                 policy.account_ref,
                 policy.regions,
             )
-        except AccountNotReadyError as exc:
-            self._not_ready(ctx, ctx.body.get("status") or {}, exc.reason, exc.message)
-            raise kopf.TemporaryError(exc.message, delay=ctx.settings.run_poll_seconds) from exc
         except Exception as exc:
             if not is_aws_error(exc):
                 raise
             raise_for_aws_error(exc, ctx, "finding the account to act in")
-
-    def _not_ready(self, ctx: Context, status: Mapping[str, Any], reason: str, msg: str) -> None:
-        conditions = _conditions(status, ctx.generation, (READY, "False", reason, msg))
-        _write(ctx, {"conditions": conditions})
 
     def _running(self, ctx: Context, status: dict[str, Any], progress: RunProgress) -> None:
         message = progress.summary()
@@ -187,7 +223,7 @@ class RunReconciler:
             "instances": progress.counts.to_wire(),
             "failedInstances": [f.to_wire() for f in progress.failed_instances],
             "conditions": _conditions(
-                status, ctx.generation, (COMPLETE, "False", "Running", message), (READY, "Unknown", "Running", message)
+                status, ctx.generation, (COMPLETE, "False", RUNNING, message), (READY, "Unknown", RUNNING, message)
             ),
         }
         if any(status.get(k) != v for k, v in update.items()):  # a poll that saw no change writes nothing
@@ -267,19 +303,15 @@ def _in_progress(status: Mapping[str, Any] | None, **_: Any) -> bool:
     return is_started(status) and not is_finished(status)
 
 
+def _unfinished(status: Mapping[str, Any] | None) -> bool:
+    return not is_finished(status)
+
+
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     reconcile = RunReconciler(KeyedLocks())
-    register_reconcile(registry, settings, KIND, PatchRunSpec, reconcile)
-
-    def poll(
-        *, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
-    ) -> None:
-        ctx = Context(body=body, patch=patch, services=memo["services"], logger=logger)
-        try:
-            reconcile(parse_spec(PatchRunSpec, body.get("spec")), ctx)
-        except SpecError as err:
-            report_invalid_spec(KIND, ctx, err)
-
+    # A finished run has nothing left to converge: its resync timer stops (a restart's resume still repairs
+    # a lastRun lost to a crash).
+    register_reconcile(registry, settings, KIND, PatchRunSpec, reconcile, resync_when=_unfinished)
     # Only runs in progress are polled: the timer stops when finishedAt is written.
     kopf.timer(
         GROUP,
@@ -290,5 +322,5 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         interval=settings.run_poll_seconds,
         initial_delay=settings.run_poll_seconds,
         when=_in_progress,
-    )(poll)
+    )(make_handler(KIND, PatchRunSpec, reconcile))
     run_triggers.register(registry, settings)

@@ -3,10 +3,9 @@ executions.
 
 - run-now: each value of the annotation creates one PatchRun whose name is derived from the value, so a
   repeated value, two handlers racing or an operator restart meet 409 AlreadyExists instead of a second run.
-  kopf cannot diff this annotation: its progress storage (prefix `sreops.io/`) strips every `sreops.io/`
-  annotation from what it compares, so no on.update/on.field handler ever sees it change. The handler
-  therefore watches raw events of annotated policies, and remembers the values it has handled in another
-  annotation of the policy, so a value whose run was pruned long ago does not start it again.
+  A field handler reacts to the annotation changing (kopf keeps its own bookkeeping under `kopf.sreops.io/`,
+  so it sees `sreops.io/` annotations change), and the values handled are remembered in another annotation
+  of the policy, so a value whose run was pruned long ago does not start it again.
 - schedule: a timer looks for executions of the policy's windows (`status.targets[].windowId`) and shows each
   as a PatchRun with `trigger: Schedule` named after the execution id. The newest execution adopted per
   window is remembered in an annotation on the policy, so an execution whose run was pruned is not shown
@@ -169,15 +168,26 @@ def show_window_executions(services: Services, policy: kopf.Body, logger: Logger
     return created
 
 
+RUN_NOW_RETRY_SECONDS = 5.0
+
+
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
-    @kopf.on.event(GROUP, VERSION, POLICIES, registry=registry, annotations={RUN_NOW_ANNOTATION: kopf.PRESENT})
-    def run_now(*, type: str | None, body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:
-        if type == "DELETED":
-            return
+    # The id is not "run-now": kopf_storage purges legacy progress keys `sreops.io/<id>`.
+    @kopf.on.field(
+        GROUP,
+        VERSION,
+        POLICIES,
+        registry=registry,
+        id="start-run-now",
+        field=("metadata", "annotations", RUN_NOW_ANNOTATION),
+    )
+    def run_now(*, body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:
         try:
             start_run_now(memo["services"], body, logger)
-        except ApiException as exc:  # event handlers are not retried: the timer below tries again
-            logger.warning("run-now: cannot create the PatchRun yet: %s %s", exc.status, exc.reason)
+        except ApiException as exc:
+            raise kopf.TemporaryError(
+                f"run-now: cannot create the PatchRun yet: {exc.status} {exc.reason}", delay=RUN_NOW_RETRY_SECONDS
+            ) from exc
 
     @kopf.timer(
         GROUP,

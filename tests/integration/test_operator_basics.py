@@ -74,11 +74,17 @@ def test_account_whose_role_cannot_be_assumed_says_why(kube: Kube, operator_proc
     wait_for(lambda: (r := _ready(kube, "AWSAccount", "prod")) and r["status"] == "True", timeout=30)
 
 
-def test_missing_secret_is_an_invalid_spec_naming_the_field(kube: Kube, operator_process: OperatorProcess) -> None:
+def test_missing_secret_is_a_wait_until_it_appears(kube: Kube, operator_process: OperatorProcess) -> None:
     kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "awsaccounts", _sample("AWSAccount"))
     ready = wait_for(lambda: _ready(kube, "AWSAccount", "prod"))
-    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert (ready["status"], ready["reason"]) == ("False", "SecretNotFound")
     assert ready["message"] == "spec.externalIdSecretRef: Secret 'prod-aws' not found in namespace 'default'"
+    assert wait_for(lambda: _events(kube, "prod", "SecretNotFound"))[0].type == "Normal"
+    assert not _events(kube, "prod", "InvalidSpec")
+
+    # The Secret appears: the account is verified without anyone touching it.
+    _external_id_secret(kube)
+    wait_for(lambda: (r := _ready(kube, "AWSAccount", "prod")) and r["status"] == "True", timeout=30)
 
 
 def test_invalid_spec_sets_ready_false_with_the_field_and_a_warning(
@@ -120,7 +126,16 @@ def test_restart_loses_nothing_and_repeats_no_warning(kube: Kube, operator_proce
     operator_process.start()
 
     ready = wait_for(lambda: _ready(kube, "Notifier", "sre-alerts"))
-    assert ready["reason"] == "SpecAccepted"
+    assert ready["reason"] == "SecretNotFound"
+    # Its Secrets appear: a watch on Secrets re-triggers it, nobody touches the Notifier.
+    for name, key in (("slack-bot", "token"), ("teams", "url")):
+        kube.core.create_namespaced_secret(
+            "default", client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={key: "s3cr3t-value"})
+        )
+    ready = wait_for(lambda: (r := _ready(kube, "Notifier", "sre-alerts")) and r["reason"] == "SpecAccepted" and r)
+    notifier = _get(kube, "Notifier", "sre-alerts")
+    assert " Secret/" in notifier["metadata"]["annotations"]["sreops.io/reconcile-requested"]
+    assert "s3cr3t-value" not in operator_process.child.log.read_text()
     # The resumed invalid object is re-validated but not warned about again.
     assert len(_events(kube, "bad-zone", "InvalidSpec")) == 1
     assert _ready(kube, "ScanSchedule", "bad-zone")["reason"] == "InvalidSpec"  # type: ignore[index]

@@ -402,7 +402,11 @@ def test_policies_of_an_account_whose_role_cannot_be_assumed_are_not_ready(env: 
     _prod_account(kube, namespace="broken", external_id="wrong-external-id")
     _create(kube, _policy("orphan"), namespace="broken")
     ready = wait_for(
-        lambda: (c := _condition(kube, "orphan", namespace="broken")).get("reason") == "AssumeRoleFailed" and c,
+        lambda: (
+            (c := _condition(kube, "orphan", namespace="broken")).get("reason") == "AccountNotReady"
+            and "AssumeRoleFailed" in c["message"]
+            and c
+        ),
         timeout=40,
     )
     assert ready["status"] == "False"
@@ -415,14 +419,43 @@ def test_policies_of_an_account_whose_role_cannot_be_assumed_are_not_ready(env: 
     wait_for(lambda: _get(kube, "orphan", "broken") is None, timeout=40)
 
 
+def test_a_policy_applied_before_its_account_and_secret_waits_and_follows_them(env: Env) -> None:
+    """Alphabetical `kubectl apply -f dir/`, a Helm release, a GitOps sync: references may come later."""
+    kube, namespace = env.kube, "later"
+    ensure_namespace(kube.api, namespace)
+    _create(kube, _policy("early"), namespace=namespace)
+    ready = wait_for(lambda: (c := _condition(kube, "early", namespace=namespace)).get("reason") and c)
+    assert (ready["status"], ready["reason"]) == ("False", "AccountNotFound")
+    assert ready["message"] == (
+        "AWSAccount prod: not found in namespace 'later'; waiting for it (spec.accountRef.name)"
+    )
+    assert _condition(kube, "early", "Synced", namespace)["status"] == "Unknown"
+    assert _events(kube, "early", "AccountNotFound", namespace)[0].type == "Normal"
+    generation = _get(kube, "early", namespace)["metadata"]["generation"]  # type: ignore[index]
+
+    # The account comes first, its Secret last: each step is waited for, then the policy follows by itself.
+    kube.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "awsaccounts", _sample("AWSAccount"))
+    wait_for(lambda: _condition(kube, "early", namespace=namespace).get("reason") == "AccountNotReady")
+    kube.core.create_namespaced_secret(
+        namespace,
+        client.V1Secret(metadata=client.V1ObjectMeta(name="prod-aws"), string_data={"externalId": SANDBOX_EXTERNAL_ID}),
+    )
+    obj = _wait_ready(kube, "early", namespace=namespace)
+    assert obj["metadata"]["generation"] == generation  # nobody touched the spec
+    requested = obj["metadata"]["annotations"]["sreops.io/reconcile-requested"]
+    assert " AWSAccount/prod@" in requested  # the account's watch re-triggered it, not a timer
+    assert not _events(kube, "early", "InvalidSpec", namespace)
+    _delete(kube, "early", namespace=namespace)
+    wait_for(lambda: _get(kube, "early", namespace) is None, timeout=40)
+
+
 # -- tests that count every AWS call: their own environment ---------------------------------------------------
 
 
-def test_invalid_specs_make_no_aws_call_and_are_fixed_with_the_spec(
+def test_invalid_specs_and_waits_make_no_aws_call_and_are_fixed_with_the_spec(
     kube: Kube, aws: Aws, operator_process: OperatorProcess
 ) -> None:
     cases = {
-        "no-account": ({"accountRef": {"name": "missing"}}, "spec.accountRef.name"),
         "bad-cron": ({"schedule": {"cron": "0 25 * * *", "timezone": "UTC"}}, "spec.schedule.cron"),
         "bad-zone": ({"schedule": {"cron": "0 3 * * 0", "timezone": "Mars/Olympus"}}, "spec.schedule.timezone"),
         "both-days": ({"schedule": {"cron": "0 3 1 * 1", "timezone": "UTC"}}, "spec.schedule.cron"),
@@ -434,7 +467,11 @@ def test_invalid_specs_make_no_aws_call_and_are_fixed_with_the_spec(
         assert ready["status"] == "False"
         assert ready["message"].startswith(f"{field}:"), ready["message"]
         assert wait_for(lambda n=name: _events(kube, n, "InvalidSpec"))[0].type == "Warning"
-    time.sleep(RESYNC + 1)  # a resync does not call AWS for them either
+    # A missing account is a wait, not an invalid spec; it makes no AWS call either.
+    _create(kube, _policy("no-account", accountRef={"name": "missing"}))
+    waiting = wait_for(lambda: _condition(kube, "no-account").get("reason") == "AccountNotFound")
+    assert waiting
+    time.sleep(RESYNC + 1)  # a resync (and the wait's retry) does not call AWS for them either
     assert aws.admin("GET", "calls")["total"] == 0
 
     # Fixed spec (own credentials, default region us-west-2): reconciled at once.

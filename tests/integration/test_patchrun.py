@@ -223,7 +223,7 @@ def test_chat_run_of_a_scan_succeeds_and_history_is_pruned(kube: Kube, aws: Aws,
     assert _send_commands(aws) == 3
 
 
-def test_run_of_a_missing_policy_is_invalid_and_a_suspended_policy_starts_nothing(
+def test_run_of_a_missing_policy_waits_and_a_suspended_policy_starts_nothing(
     kube: Kube, aws: Aws, operator: OperatorProcess
 ) -> None:
     run = {"apiVersion": "sreops.io/v1alpha1", "kind": "PatchRun", "metadata": {"name": "orphan"}}
@@ -231,8 +231,10 @@ def test_run_of_a_missing_policy_is_invalid_and_a_suspended_policy_starts_nothin
         GROUP, VERSION, NS, "patchruns", {**run, "spec": {"policyRef": {"name": "nope"}}}
     )
     ready = wait_for(lambda: _condition(_maybe(kube, "patchruns", "orphan"), "Ready"))
-    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
-    assert ready["message"] == "spec.policyRef.name: PatchPolicy 'nope' not found in namespace 'default'"
+    assert (ready["status"], ready["reason"]) == ("False", "PolicyNotFound")
+    assert ready["message"] == (
+        "PatchPolicy 'nope' not found in namespace 'default'; waiting for it (spec.policyRef.name)"
+    )
 
     _policy(kube, "paused", suspend=True)
     kube.custom.create_namespaced_custom_object(
@@ -248,6 +250,42 @@ def test_run_of_a_missing_policy_is_invalid_and_a_suspended_policy_starts_nothin
     assert "suspended" in failed["message"]
     assert done["metadata"]["ownerReferences"][0]["name"] == "paused"  # a user's run is owned by its policy too
     assert _send_commands(aws) == 0
+
+
+def test_a_run_applied_before_its_policy_waits_and_patches_with_the_policys_baseline(
+    kube: Kube, aws: Aws, operator: OperatorProcess
+) -> None:
+    """The run comes first (any order of `kubectl apply`), then its policy: nothing is sent until the policy's
+    baseline and patch group are in place, so the patch the baseline rejects stays uninstalled."""
+    region, instances = "us-west-2", DB_INSTANCES["us-west-2"]
+
+    def missing(instance: str) -> list[str]:
+        patches = _ssm(aws, region).describe_instance_patches(
+            InstanceId=instance, Filters=[{"Key": "State", "Values": ["Missing"]}]
+        )["Patches"]
+        return sorted(p["KBId"] for p in patches)
+
+    before = {i: missing(i) for i in instances}
+    assert len(before[instances[0]]) >= 2
+    rejected = before[instances[0]][0]
+    run = {"apiVersion": "sreops.io/v1alpha1", "kind": "PatchRun", "metadata": {"name": "early"}}
+    kube.custom.create_namespaced_custom_object(
+        GROUP, VERSION, NS, "patchruns", {**run, "spec": {"policyRef": {"name": "db-west"}, "operation": "Install"}}
+    )
+    ready = wait_for(lambda: _condition(_maybe(kube, "patchruns", "early"), "Ready"))
+    assert ready["reason"] == "PolicyNotFound"
+
+    _policy(kube, "db-west", regions=[region], patchGroup="db", baseline={"rejectedPatches": [rejected]})
+    wait_for(lambda: (_maybe(kube, "patchruns", "early").get("status") or {}).get("commandIds"), timeout=60)
+    aws.advance("10m")
+    run_obj = wait_for(lambda: _finished(kube, "early"), timeout=30)
+    assert _condition(run_obj, "Ready")["reason"] == "Succeeded", run_obj["status"]
+    policy = _get(kube, "patchpolicies", "db-west")
+    assert run_obj["status"]["startedAt"] >= _condition(policy, "Synced")["lastTransitionTime"]
+    # Sent once the baseline was registered for the patch group: the rejected patch is still missing.
+    for instance in instances:
+        assert missing(instance) == [p for p in before[instance] if p == rejected], instance
+    assert _send_commands(aws) == 1
 
 
 def test_a_send_lost_before_its_status_write_is_found_not_repeated(kube: Kube, aws: Aws, tmp_path: Path) -> None:

@@ -35,6 +35,10 @@ class WatchHub:
     def __init__(self, bookmark_interval: float = 10.0) -> None:
         self.bookmark_interval = bookmark_interval
         self._queues: set[asyncio.Queue[Change | None]] = set()
+        # Watch requests served, and those resumed from a resourceVersion (what a reconnect does): soak tests
+        # count them to show the operator ran across reconnects.
+        self.started = 0
+        self.resumed = 0
 
     def close_all(self) -> None:
         for queue in list(self._queues):
@@ -78,6 +82,8 @@ class WatchHub:
             too_old = True
         else:
             replay = store.history_since(int(rv_text), rt.storage)
+            self.resumed += 1
+        self.started += 1
         start_rv = store.rv
 
         response = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})

@@ -24,7 +24,8 @@ from kubernetes.client.exceptions import ApiException
 
 from sreops.operator.api import GROUP, KINDS, VERSION
 from sreops.operator.api.conditions import READY, get_condition, now_rfc3339
-from sreops.operator.api.reasons import ACCOUNT_NOT_FOUND, POLICY_NOT_FOUND, SECRET_NOT_FOUND, WAITING
+from sreops.operator.api.reasons import ACCOUNT_NOT_FOUND, POLICY_NOT_FOUND, SECRET_NOT_FOUND
+from sreops.operator.controllers.base import is_waiting
 from sreops.operator.services import Services
 from sreops.operator.settings import Settings
 
@@ -92,8 +93,7 @@ def waiting_reason(status: Mapping[str, Any] | None) -> str | None:
     ready = get_condition(status, READY)
     if ready is None:
         return NOT_RECONCILED
-    reason = ready.get("reason")
-    return str(reason) if ready.get("status") == "False" and reason in WAITING else None
+    return str(ready["reason"]) if is_waiting(status) else None
 
 
 def to_request(waiting: Iterable[tuple[str, str]], target_usable: bool) -> list[str]:

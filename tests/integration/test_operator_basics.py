@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
+import kopf
 import pytest
 import yaml
 from kubernetes import client
@@ -174,3 +176,45 @@ def test_aws_calls_and_throttles_are_counted(kube: Kube, aws: Aws, operator_proc
     # botocore's standard retry hid the throttle: the call itself succeeded.
     assert 'sreops_aws_calls_total{code="OK",operation="GetCallerIdentity",service="sts"}' in metrics
     assert 'sreops_aws_calls_total{code="OK",operation="AssumeRole",service="sts"}' in metrics
+
+
+def test_an_upgrade_from_the_old_annotation_prefix_runs_no_creation_again(
+    kube: Kube, operator_process: OperatorProcess
+) -> None:
+    """An object handled by an earlier version carries kopf's bookkeeping under sreops.io/: it is resumed,
+    not created again, and its old keys move to kopf.sreops.io/."""
+    for name, key in (("slack-bot", "token"), ("teams", "url")):
+        kube.core.create_namespaced_secret(
+            "default", client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={key: "x"})
+        )
+    operator_process.stop()
+    created = kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "notifiers", _sample("Notifier"))
+    # What the earlier version left: its diff base, marker and finalizer.
+    legacy = kopf.AnnotationsDiffBaseStorage(prefix="sreops.io", key="last-handled-configuration")
+    essence = legacy.build(body=kopf.Body(created))
+    annotations = {
+        "sreops.io/last-handled-configuration": json.dumps(essence, separators=(",", ":")) + "\n",
+        "sreops.io/kopf-managed": "yes",
+    }
+    patch = {"metadata": {"annotations": annotations, "finalizers": ["sreops.io/finalizer"]}}
+    kube.custom.patch_namespaced_custom_object(GROUP, VERSION, "default", "notifiers", "sre-alerts", patch)
+    operator_process.start()
+
+    wait_for(lambda: (r := _ready(kube, "Notifier", "sre-alerts")) and r["reason"] == "SpecAccepted")
+    log = operator_process.child.log.read_text()
+    assert "Resuming is processed" in log
+    assert "Creation is processed" not in log
+
+    # The next change is handled as an update, and the old keys are gone.
+    kube.custom.patch_namespaced_custom_object(
+        GROUP, VERSION, "default", "notifiers", "sre-alerts", {"spec": {"minSeverity": "CRITICAL"}}
+    )
+
+    def migrated() -> dict[str, str] | None:
+        found: dict[str, str] = _get(kube, "Notifier", "sre-alerts")["metadata"].get("annotations") or {}
+        return found if "kopf.sreops.io/last-handled-configuration" in found else None
+
+    found = wait_for(migrated)
+    assert not {k for k in found if k.startswith("sreops.io/")} & set(annotations)
+    assert "Updating is processed" in operator_process.child.log.read_text()
+    assert "Creation is processed" not in operator_process.child.log.read_text()

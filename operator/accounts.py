@@ -67,8 +67,13 @@ def usable_account(api: client.ApiClient, namespace: str, ref: ObjectRef) -> tup
     obj, spec = _account(api, namespace, ref)
     status = obj.get("status") or {}
     ready = get_condition(status, READY) or {}
-    generation = (obj.get("metadata") or {}).get("generation")
-    if ready.get("status") != "True" or status.get("observedGeneration") != generation:
+    meta = obj.get("metadata") or {}
+    verified = status.get("observedGeneration") == meta.get("generation")
+    if meta.get("deletionTimestamp"):
+        # Marking it deleted bumped its generation, and a deleting account is not verified again: the last
+        # verification stands while the objects that name it clean up (its deletion waits for them).
+        verified = status.get("observedGeneration") is not None
+    if ready.get("status") != "True" or not verified:
         if ready.get("status") == "False" and ready.get("reason"):
             why = f"not Ready ({ready['reason']}: {ready.get('message', '')})"
         else:
@@ -91,9 +96,18 @@ def placements(
         return [Placement(OWN_CREDENTIALS, account_id, r) for r in chosen]
     obj, spec = usable_account(api, namespace, account_ref)
     status = obj["status"]
+    uid = str(obj["metadata"].get("uid", ""))
     try:
         access = access_for(api, namespace, spec)
     except WaitingError as exc:
-        raise AccountNotReadyError(account_ref.name, ACCOUNT_NOT_READY, exc.message) from None
+        if not obj["metadata"].get("deletionTimestamp"):
+            raise AccountNotReadyError(account_ref.name, ACCOUNT_NOT_READY, exc.message) from None
+        remembered = factory.remembered_access(uid)
+        if remembered is None:  # e.g. the operator restarted during a namespace deletion
+            raise AccountNotReadyError(
+                account_ref.name, ACCOUNT_NOT_FOUND, f"is being deleted and its credentials are gone ({exc.message})"
+            ) from None
+        access = remembered
+    factory.remember_access(uid, access)
     chosen = regions or spec.regions or [default_region]
     return [Placement(access, str(status["accountId"]), r) for r in chosen]

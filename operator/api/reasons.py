@@ -51,7 +51,9 @@ _RUN_END = {SUCCEEDED, FAILED, POLICY_SUSPENDED, COMMAND_REJECTED}
 # kind -> condition type -> the reasons it may carry.
 VOCABULARY: dict[str, dict[str, frozenset[str]]] = {
     "AWSAccount": {
-        "Ready": frozenset({VERIFIED, ASSUME_ROLE_FAILED, SECRET_NOT_FOUND, IN_USE, INVALID_SPEC, *_AWS}),
+        "Ready": frozenset({VERIFIED, ASSUME_ROLE_FAILED, SECRET_NOT_FOUND, INVALID_SPEC, *_AWS}),
+        # While it is deleted and still named: Ready is kept, so the objects that name it can clean up with it.
+        "Terminating": frozenset({IN_USE}),
     },
     "PatchPolicy": {
         "Ready": frozenset(

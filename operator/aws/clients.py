@@ -74,6 +74,9 @@ class ClientFactory:
         self._clients: dict[tuple[Access, str, str], Any] = {}
         # Filled by sts.account_id; never expires, dropped by forget().
         self.account_ids: TtlCache[Access, str] = TtlCache(ttl_seconds=math.inf)
+        # The last Access each AWSAccount (by uid) resolved to: its Secret may be deleted before the objects
+        # that name it have cleaned up (a namespace deletion removes Secrets at once).
+        self._last_access: dict[str, Access] = {}
 
     def client(self, service: str, region: str, access: Access = OWN_CREDENTIALS) -> Any:
         key = (access, region, service)
@@ -86,6 +89,14 @@ class ClientFactory:
         self._instrument(new, service)
         with self._lock:
             return self._clients.setdefault(key, new)
+
+    def remember_access(self, account_uid: str, access: Access) -> None:
+        with self._lock:
+            self._last_access[account_uid] = access
+
+    def remembered_access(self, account_uid: str) -> Access | None:
+        with self._lock:
+            return self._last_access.get(account_uid)
 
     def session(self, access: Access = OWN_CREDENTIALS) -> boto3.Session:
         with self._lock:

@@ -5,7 +5,8 @@ Ready=False with AssumeRoleFailed (or AccessDenied for the operator's own creden
 otherwise, retried slowly; SecretNotFound while the external id's Secret does not exist (a wait). The external
 id is read from its Secret on every reconcile and never logged.
 
-Deleting an account that PatchPolicies or ScanSchedules still name waits for them to go (reason InUse), like
+Deleting an account that PatchPolicies or ScanSchedules still name waits for them to go (condition
+Terminating=True, reason InUse; Ready is left as it is), like
 Kubernetes' PVC protection: they need its credentials to delete what they created in AWS. Deleting the
 namespace deletes them all, and the account goes last.
 """
@@ -31,6 +32,8 @@ from sreops.operator.settings import Settings
 KIND = KINDS["AWSAccount"]
 USERS = ("PatchPolicy", "ScanSchedule")  # the kinds whose spec.accountRef names an account
 IN_USE_RECHECK_SECONDS = 5.0
+# Not Ready=False: the objects that name the account need it usable to delete what they created in AWS.
+TERMINATING = "Terminating"
 
 
 def reconcile(spec: AWSAccountSpec, ctx: Context) -> None:
@@ -68,7 +71,7 @@ def delete(
     still = users(ctx.services, ctx.namespace, ctx.name)
     if still:
         message = f"still used by {', '.join(still[:10])}{' and more' if len(still) > 10 else ''}; deleted after them"
-        ctx.set_condition(READY, "False", IN_USE, message)
+        ctx.set_condition(TERMINATING, "True", IN_USE, message)
         raise kopf.TemporaryError(message, delay=IN_USE_RECHECK_SECONDS)
 
 

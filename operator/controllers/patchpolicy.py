@@ -273,7 +273,9 @@ def _delete_aws_resources(ctx: Context, retry: int) -> None:
     except AccountNotReadyError as exc:
         if exc.reason == ACCOUNT_NOT_FOUND:
             # No account to act through (deleted first, e.g. with its namespace): nothing can be cleaned up.
-            kopf.warn(ctx.body, reason="CleanupSkipped", message=f"AWS resources left in place: {exc.message}")
+            message = f"AWS resources left in place: {exc.message}"
+            kopf.warn(ctx.body, reason="CleanupSkipped", message=message)
+            ctx.logger.warning(message)  # the event cannot be posted in a terminating namespace
             return
         ctx.set_condition(READY, "False", exc.reason, f"cannot delete AWS resources yet: {exc.message}")
         raise kopf.TemporaryError(exc.message, delay=_delete_delay(retry)) from exc

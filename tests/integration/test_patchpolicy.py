@@ -376,6 +376,69 @@ def test_delete_removes_aws_resources_and_retain_keeps_them(env: Env) -> None:
     ssm.delete_patch_baseline(BaselineId=kept["baselineId"])
 
 
+def test_deleting_the_namespace_cleans_up_aws_and_the_account_goes_last(env: Env) -> None:
+    """The namespace controller deletes everything at once; the policy still has its account's credentials
+    for its cleanup, because an account in use waits (InUse) and marking it deleted bumps its generation."""
+    kube, namespace = env.kube, "doomed"
+    _prod_account(kube, namespace=namespace)
+    _create(kube, _policy("fleet"), namespace=namespace)
+    target = _target(_wait_ready(kube, "fleet", namespace=namespace), "us-west-2")
+
+    # Deleting the account alone waits for the policy that names it.
+    kube.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "awsaccounts", "prod")
+
+    def account_condition(type_: str) -> dict[str, Any]:
+        obj = kube.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "awsaccounts", "prod")
+        return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == type_), {})
+
+    held = wait_for(lambda: (c := account_condition("Terminating")).get("reason") == "InUse" and c, timeout=30)
+    assert held["status"] == "True"
+    assert held["message"].startswith("still used by PatchPolicy/fleet")
+    assert account_condition("Ready")["status"] == "True"
+
+    kube.core.delete_namespace(namespace)
+
+    def namespace_gone() -> bool:
+        try:
+            kube.core.read_namespace(namespace)
+        except ApiException as exc:
+            return exc.status == 404
+        return False
+
+    wait_for(namespace_gone, timeout=90)
+    ssm = _ssm(env.aws, "us-west-2")
+    assert not _window_exists(ssm, target["windowId"])
+    assert not _baseline_exists(ssm, target["baselineId"])
+
+
+def test_a_namespace_deleted_while_the_operator_is_down_still_goes(env: Env) -> None:
+    """The Secret with the external id went with the namespace before the operator came back: it cannot act
+    in the account any more, so it leaves the AWS resources (a Warning says so) rather than hold the namespace."""
+    kube, namespace = env.kube, "doomed-offline"
+    _prod_account(kube, namespace=namespace)
+    _create(kube, _policy("fleet"), namespace=namespace)
+    target = _target(_wait_ready(kube, "fleet", namespace=namespace), "us-west-2")
+    env.operator.stop()
+    kube.core.delete_namespace(namespace)
+    env.operator.start()
+
+    def namespace_gone() -> bool:
+        try:
+            kube.core.read_namespace(namespace)
+        except ApiException as exc:
+            return exc.status == 404
+        return False
+
+    wait_for(namespace_gone, timeout=90)
+    log = env.operator.child.log.read_text()
+    assert "AWS resources left in place: AWSAccount prod: is being deleted and its credentials are gone" in log
+    ssm = _ssm(env.aws, "us-west-2")
+    assert _window_exists(ssm, target["windowId"])  # left, as the Warning said
+    ssm.delete_maintenance_window(WindowId=target["windowId"])
+    ssm.deregister_patch_baseline_for_patch_group(BaselineId=target["baselineId"], PatchGroup="doomed-offline-fleet")
+    ssm.delete_patch_baseline(BaselineId=target["baselineId"])
+
+
 def test_delete_with_ssm_unreachable_keeps_the_finalizer_until_aws_is_back(env: Env) -> None:
     kube, aws = env.kube, env.aws
     _create(kube, _policy("stuck"))

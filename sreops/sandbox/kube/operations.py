@@ -620,6 +620,10 @@ class Api:
         if self._pending_finalizers(rt, new):
             if md.get("deletionTimestamp") and new == old:
                 return served(rt, old), False
+            if not md.get("deletionTimestamp") and rt.has_generation:
+                # Real: marking an object as deleting bumps its generation (apiserver's markAsDeleting), so
+                # status written for the spec before no longer claims to describe the object.
+                md["generation"] = int(md.get("generation", 1)) + 1
             md.setdefault("deletionTimestamp", meta.now())
             md.setdefault("deletionGracePeriodSeconds", 0)
             if rt.group_resource == CRD_GR:

@@ -52,12 +52,15 @@ def test_finalizers_hold_the_object_until_removed(custom: k8s.CustomObjectsApi, 
     and keeps it; removing the last finalizer deletes it."""
     body = widget("fin", namespace)
     body["metadata"]["finalizers"] = ["test.sreops.io/hold"]
-    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+    created = custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
     deleting = custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "fin")
     assert deleting["metadata"]["deletionTimestamp"]
     assert deleting["metadata"]["deletionGracePeriodSeconds"] == 0
+    # Real (markAsDeleting): the first deletion bumps the generation; later ones do not.
+    assert deleting["metadata"]["generation"] == created["metadata"]["generation"] + 1
     again = custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "fin")
     assert again["metadata"]["deletionTimestamp"] == deleting["metadata"]["deletionTimestamp"]
+    assert again["metadata"]["generation"] == deleting["metadata"]["generation"]
     with pytest.raises(ApiException) as err:
         custom.patch_namespaced_custom_object(
             GROUP, VERSION, namespace, PLURAL, "fin", {"metadata": {"finalizers": ["test.sreops.io/hold", "new/one"]}}

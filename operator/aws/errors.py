@@ -18,6 +18,7 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
+    ParamValidationError,
     ReadTimeoutError,
 )
 
@@ -116,6 +117,8 @@ def classify(exc: BaseException) -> ErrorKind:
         return ErrorKind.UNREACHABLE
     if isinstance(exc, NoCredentialsError):
         return ErrorKind.ACCESS_DENIED
+    if isinstance(exc, ParamValidationError):
+        return ErrorKind.INVALID  # botocore refused to send it: the same request fails the same way again
     if isinstance(exc, BotoCoreError):
         return ErrorKind.TRANSIENT
     return ErrorKind.OTHER

@@ -45,7 +45,8 @@ def reconcile(spec: AWSAccountSpec, ctx: Context) -> None:
         if not is_aws_error(exc):
             raise
         ctx.services.aws.forget(access)  # a later attempt assumes the role afresh
-        if classify(exc) is ErrorKind.ACCESS_DENIED and spec.role_arn:
+        # Refused, or an external id AWS cannot take (read from a Secret, so fixing it needs no spec change).
+        if classify(exc) in (ErrorKind.ACCESS_DENIED, ErrorKind.INVALID) and spec.role_arn:
             message = f"cannot assume {spec.role_arn}: {error_message(exc)}"
             ctx.set_condition(READY, "False", ASSUME_ROLE_FAILED, message)
             raise kopf.TemporaryError(message, delay=ctx.settings.resync_seconds) from exc

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 
 from sreops.operator.aws.errors import ErrorKind, classify, error_message
 
@@ -49,6 +55,13 @@ def test_transport_errors_are_unreachable_and_retryable() -> None:
 def test_missing_credentials_is_access_denied_and_not_retried_fast() -> None:
     assert classify(NoCredentialsError()) is ErrorKind.ACCESS_DENIED
     assert not ErrorKind.ACCESS_DENIED.retryable
+
+
+def test_a_request_botocore_refuses_to_send_is_invalid_not_retried() -> None:
+    """E.g. an external id of one character (AssumeRole wants 2..1224): retrying sends nothing better."""
+    exc = ParamValidationError(report="Invalid length for parameter ExternalId, value: 1, valid min length: 2")
+    assert classify(exc) is ErrorKind.INVALID
+    assert not classify(exc).retryable
 
 
 def test_message_is_awss_own_words() -> None:

@@ -135,6 +135,14 @@ def _events(kube: Kube, name: str, reason: str, namespace: str = "default") -> l
     return [e for e in events if e.involved_object.name == name and e.reason == reason]
 
 
+def _namespace_gone(kube: Kube, namespace: str) -> bool:
+    try:
+        kube.core.read_namespace(namespace)
+    except ApiException as exc:
+        return exc.status == 404
+    return False
+
+
 def _ssm(aws: Aws, region: str) -> Any:
     return aws.client("ssm", region, PROD_ROLE, SANDBOX_EXTERNAL_ID)
 
@@ -398,14 +406,7 @@ def test_deleting_the_namespace_cleans_up_aws_and_the_account_goes_last(env: Env
 
     kube.core.delete_namespace(namespace)
 
-    def namespace_gone() -> bool:
-        try:
-            kube.core.read_namespace(namespace)
-        except ApiException as exc:
-            return exc.status == 404
-        return False
-
-    wait_for(namespace_gone, timeout=90)
+    wait_for(lambda: _namespace_gone(kube, namespace), timeout=90)
     ssm = _ssm(env.aws, "us-west-2")
     assert not _window_exists(ssm, target["windowId"])
     assert not _baseline_exists(ssm, target["baselineId"])
@@ -422,14 +423,7 @@ def test_a_namespace_deleted_while_the_operator_is_down_still_goes(env: Env) -> 
     kube.core.delete_namespace(namespace)
     env.operator.start()
 
-    def namespace_gone() -> bool:
-        try:
-            kube.core.read_namespace(namespace)
-        except ApiException as exc:
-            return exc.status == 404
-        return False
-
-    wait_for(namespace_gone, timeout=90)
+    wait_for(lambda: _namespace_gone(kube, namespace), timeout=90)
     log = env.operator.child.log.read_text()
     assert "AWS resources left in place: AWSAccount prod: is being deleted and its credentials are gone" in log
     ssm = _ssm(env.aws, "us-west-2")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -217,3 +219,13 @@ OTHER_CRD: dict[str, Any] = {
         ],
     },
 }
+
+
+def eventually(check: Callable[[], bool], timeout: float = 5.0, interval: float = 0.05) -> None:
+    """Polls `check` until it holds; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise AssertionError("condition not reached in time")

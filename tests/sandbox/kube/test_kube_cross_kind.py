@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from kubernetes import client as k8s
 
-from tests.sandbox.kube.helpers import GROUP, OTHER_CRD, OTHER_GROUP, PLURAL, VERSION, Http, widget
+from tests.sandbox.kube.helpers import GROUP, OTHER_CRD, OTHER_GROUP, PLURAL, VERSION, Http, eventually, widget
 
 pytestmark = pytest.mark.usefixtures("widget_crd", "other_crd")
 
@@ -202,15 +201,6 @@ def _exists(http: Http, path: str) -> bool:
     return http.request("GET", path).status == 200
 
 
-def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def test_garbage_collection_cascades_only_to_true_dependents(http: Http, namespace: str, other_ns: str) -> None:
     """Real: the garbage collector finds an owner by the reference's group, kind, name (in the
     dependent's namespace) and uid; a reference whose uid belongs to an object of another kind or
@@ -227,7 +217,7 @@ def test_garbage_collection_cascades_only_to_true_dependents(http: Http, namespa
     _owned(http, cms, "kind-mismatch", [_ref(owners["widget"], kind="ConfigMap", apiVersion="v1")], {})
     _owned(http, cms, "group-mismatch", [_ref(owners["widget"], apiVersion=f"{OTHER_GROUP}/v1")], {})
     _owned(http, f"/api/v1/namespaces/{other_ns}/configmaps", "elsewhere", [_ref(owners["widget"])], {})
-    _eventually(
+    eventually(
         lambda: (
             not any(
                 _exists(http, p)
@@ -242,8 +232,8 @@ def test_garbage_collection_cascades_only_to_true_dependents(http: Http, namespa
     assert all(_exists(http, p) for p in (f"{cms}/of-widget", f"{widgets}/of-configmap", f"{secrets}/of-other"))
 
     assert http.request("DELETE", f"{widgets}/owner").status == 200
-    _eventually(lambda: not _exists(http, f"{cms}/of-widget"))
+    eventually(lambda: not _exists(http, f"{cms}/of-widget"))
     assert _exists(http, f"{widgets}/of-configmap") and _exists(http, f"{secrets}/of-other")
     assert http.request("DELETE", f"{cms}/owner").status == 200
-    _eventually(lambda: not _exists(http, f"{widgets}/of-configmap"))
+    eventually(lambda: not _exists(http, f"{widgets}/of-configmap"))
     assert _exists(http, f"{secrets}/of-other")

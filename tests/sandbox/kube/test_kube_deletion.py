@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from tests.sandbox.kube.helpers import GROUP, PLURAL, VERSION, widget
+from tests.sandbox.kube.helpers import GROUP, PLURAL, VERSION, eventually, widget
 
 pytestmark = pytest.mark.usefixtures("widget_crd")
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def _gone(custom: k8s.CustomObjectsApi, namespace: str, name: str) -> bool:
@@ -99,7 +88,7 @@ def test_owner_deletion_collects_dependents_in_background(custom: k8s.CustomObje
     for i in range(3):
         custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _owned(f"dep{i}", namespace, owner))
     custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "owner")
-    _eventually(lambda: all(_gone(custom, namespace, f"dep{i}") for i in range(3)))
+    eventually(lambda: all(_gone(custom, namespace, f"dep{i}") for i in range(3)))
 
 
 def test_foreground_deletion_waits_for_dependents(custom: k8s.CustomObjectsApi, namespace: str) -> None:
@@ -113,7 +102,7 @@ def test_foreground_deletion_waits_for_dependents(custom: k8s.CustomObjectsApi, 
         GROUP, VERSION, namespace, PLURAL, "fg", body={"propagationPolicy": "Foreground"}
     )
     assert "foregroundDeletion" in result["metadata"]["finalizers"]
-    _eventually(
+    eventually(
         lambda: bool(
             custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "fg-dep")["metadata"].get(
                 "deletionTimestamp"
@@ -124,7 +113,7 @@ def test_foreground_deletion_waits_for_dependents(custom: k8s.CustomObjectsApi, 
     custom.patch_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, "fg-dep", {"metadata": {"finalizers": None}}
     )
-    _eventually(lambda: _gone(custom, namespace, "fg") and _gone(custom, namespace, "fg-dep"))
+    eventually(lambda: _gone(custom, namespace, "fg") and _gone(custom, namespace, "fg-dep"))
 
 
 def test_orphan_deletion_keeps_dependents(custom: k8s.CustomObjectsApi, namespace: str) -> None:
@@ -134,6 +123,6 @@ def test_orphan_deletion_keeps_dependents(custom: k8s.CustomObjectsApi, namespac
     custom.delete_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, "orph", body={"propagationPolicy": "Orphan"}
     )
-    _eventually(lambda: _gone(custom, namespace, "orph"))
+    eventually(lambda: _gone(custom, namespace, "orph"))
     dep = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "orph-dep")
     assert not dep["metadata"].get("ownerReferences")

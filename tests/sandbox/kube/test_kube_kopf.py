@@ -14,7 +14,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from sreops.sandbox.kube import ThreadHandle
-from tests.sandbox.kube.helpers import GROUP, PLURAL, VERSION, widget
+from tests.sandbox.kube.helpers import GROUP, PLURAL, VERSION, eventually, widget
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("widget_crd")]
 
@@ -80,13 +80,8 @@ class Operator:
         assert not self.thread.is_alive()
 
 
-def _eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
+def _eventually(check: Callable[[], bool]) -> None:
+    eventually(check, timeout=15.0, interval=0.1)  # kopf reacts in its own time
 
 
 @pytest.fixture

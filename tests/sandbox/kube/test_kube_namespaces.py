@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
 
-from tests.sandbox.kube.helpers import GROUP, PLURAL, VERSION, Http, widget
+from tests.sandbox.kube.helpers import GROUP, PLURAL, VERSION, Http, eventually, widget
 
 pytestmark = pytest.mark.usefixtures("widget_crd")
 
@@ -24,15 +22,6 @@ COLLECTIONS = {
     "leases": ("/apis/coordination.k8s.io/v1", {"spec": {"holderIdentity": "me"}}),
     "widgets": (WIDGETS, {"spec": {"size": 3}}),
 }
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def _missing(http: Http, path: str) -> bool:
@@ -123,7 +112,7 @@ def test_namespace_deletion_terminates_then_removes_it(
     assert late_widget.body["details"]["group"] == GROUP
 
     widgets = f"{WIDGETS}/namespaces/{namespace}/{PLURAL}"
-    _eventually(
+    eventually(
         lambda: _missing(http, f"{widgets}/free") and _missing(http, f"/api/v1/namespaces/{namespace}/configmaps/cm")
     )
     current = http.request("GET", f"{widgets}/held").body
@@ -132,7 +121,7 @@ def test_namespace_deletion_terminates_then_removes_it(
     assert ns["status"]["phase"] == "Terminating" and ns["spec"]["finalizers"] == ["kubernetes"]
     # An update in a terminating namespace is allowed: a controller releases its finalizer so.
     custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "held", {"metadata": {"finalizers": None}})
-    _eventually(lambda: _missing(http, f"/api/v1/namespaces/{namespace}"))
+    eventually(lambda: _missing(http, f"/api/v1/namespaces/{namespace}"))
 
     events = []
     with http.stream(

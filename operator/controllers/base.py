@@ -193,6 +193,8 @@ def register_reconcile(
     handler = make_handler(kind, model, reconcile, backoff)
 
     def resync(*, body: kopf.Body, **kwargs: Any) -> None:
+        if body.get("metadata", {}).get("deletionTimestamp"):
+            return  # its cleanup is deleting what a resync would check (and might put back)
         # An InvalidSpec for this generation stays as it is until the spec changes (API.md).
         ready = get_condition(body.get("status"), READY) or {}
         generation = body.get("metadata", {}).get("generation")
@@ -201,14 +203,16 @@ def register_reconcile(
         handler(body=body, **kwargs)
 
     def retry_waiting(*, body: kopf.Body, **kwargs: Any) -> None:
+        if body.get("metadata", {}).get("deletionTimestamp"):
+            return
         if backoff.due(str(body["metadata"]["uid"]), time.monotonic()):
             handler(body=body, **kwargs)
 
-    def resync_filter(status: Mapping[str, Any] | None, **_: Any) -> bool:
-        return resync_when is None or resync_when(status)
+    def resync_filter(status: Mapping[str, Any] | None, meta: Mapping[str, Any], **_: Any) -> bool:
+        return not meta.get("deletionTimestamp") and (resync_when is None or resync_when(status))
 
-    def waiting_filter(status: Mapping[str, Any] | None, **_: Any) -> bool:
-        return is_waiting(status)
+    def waiting_filter(status: Mapping[str, Any] | None, meta: Mapping[str, Any], **_: Any) -> bool:
+        return not meta.get("deletionTimestamp") and is_waiting(status)
 
     for decorator in (kopf.on.create, kopf.on.update, kopf.on.resume):
         decorator(GROUP, VERSION, kind.plural, registry=registry, id="reconcile")(handler)

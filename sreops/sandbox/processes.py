@@ -365,6 +365,7 @@ def start_aws_standin(log: Path, *extra_args: str) -> tuple[subprocess.Popen[str
         stdout=subprocess.PIPE,
         stderr=log.open("w"),
         text=True,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl; a killed test run leaves no stand-in
     )
     env: dict[str, str] = {}
     assert proc.stdout is not None

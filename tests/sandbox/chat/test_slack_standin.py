@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -378,7 +379,15 @@ def test_token_never_reaches_logs_or_recordings(sandbox: ChatSandbox, caplog: py
     caplog.set_level(logging.DEBUG)
     client(sandbox).chat_postMessage(channel="#sre-alerts", text="hi")
     requests.get(sandbox.slack_api_url + "auth.test", params={"token": sandbox.slack_token}, timeout=10)
-    server_log = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("aiohttp", "sreops")))
-    assert "/api/auth.test" in server_log
-    assert sandbox.slack_token not in server_log
+
+    def server_log() -> str:
+        return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("aiohttp", "sreops")))
+
+    # The server thread writes its access line after the response is sent: wait for it, not for a fixed time.
+    deadline = time.monotonic() + 10
+    while "/api/auth.test" not in server_log() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    log_text = server_log()
+    assert "/api/auth.test" in log_text
+    assert sandbox.slack_token not in log_text
     assert sandbox.slack_token not in sandbox.slack_messages_path.read_text()

@@ -110,7 +110,8 @@ class Aws:
 
 @pytest.fixture
 def aws(tmp_path: Path) -> Iterator[Aws]:
-    """The default generated fleet (accounts 111122223333 and 444455556666), simulated clock frozen."""
+    """The default generated fleet (111122223333 and 444455556666 through their roles, the home account
+    123456789012 with the stand-in's own keys), simulated clock frozen."""
     proc, env = start_aws_standin(tmp_path / "aws.log")
     try:
         yield Aws(proc, env)

@@ -264,8 +264,14 @@ def test_operator_survives_watch_reconnects_under_continuous_activity(kube: Kube
                 last_advance = time.monotonic()
             assert operator.running, f"the operator exited: {operator.log.read_text()[-3000:]}"
             time.sleep(0.3)
-        aws.advance("30m")
-        wait_for(lambda: not _unconverged(kube), timeout=120, interval=1.0)
+
+        def converged() -> bool:
+            # The simulated clock moves on while waiting: a run sent after the activity stopped (it waited for
+            # its policy) finishes too. The 30-minute soak failed on two such runs with the clock frozen.
+            aws.advance("10m")
+            return not _unconverged(kube)
+
+        wait_for(converged, timeout=180, interval=2.0)
         assert operator.running and operator.proc.pid == pid
         log = operator.log.read_text()
         failures = [

@@ -121,4 +121,8 @@ def set_last_run(api: client.ApiClient, namespace: str, policy: str, last_run: M
 
 def annotate_policy(api: client.ApiClient, namespace: str, policy: str, key: str, value: str) -> None:
     body = {"metadata": {"annotations": {key: value}}}
-    _api(api).patch_namespaced_custom_object(GROUP, VERSION, namespace, POLICIES, policy, body)
+    try:
+        _api(api).patch_namespaced_custom_object(GROUP, VERSION, namespace, POLICIES, policy, body)
+    except ApiException as exc:
+        if exc.status != NOT_FOUND:  # the policy is gone (deleted while a timer ran): nothing to remember
+            raise

@@ -62,6 +62,13 @@ def is_true(status: Mapping[str, Any] | None, type_: str = READY) -> bool:
     return condition is not None and condition.get("status") == "True"
 
 
+def is_true_for_generation(obj: Mapping[str, Any], type_: str) -> bool:
+    """The condition is True and was set for the object's current generation (its spec as it is now)."""
+    condition = get_condition(obj.get("status"), type_) or {}
+    generation = (obj.get("metadata") or {}).get("generation")
+    return condition.get("status") == "True" and condition.get("observedGeneration") == generation
+
+
 def condition_patch_fn(
     type_: str,
     status: ConditionStatus,

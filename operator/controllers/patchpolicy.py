@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sreops.operator.accounts import AccountNotReadyError, Placement, placements
 from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, SpecError, reasons
 from sreops.operator.api.common import ObjectRef
-from sreops.operator.api.conditions import READY, get_condition, now_rfc3339
+from sreops.operator.api.conditions import READY, is_true_for_generation, now_rfc3339
 from sreops.operator.api.patchpolicy import PolicyTarget
 from sreops.operator.api.reasons import (
     ACCOUNT_NOT_FOUND,
@@ -68,8 +68,7 @@ def _ssm(services: Services, placement: Placement) -> Any:
 
 def _was_in_sync(ctx: Context) -> bool:
     """AWS already matched this generation of the spec: any difference found now is drift."""
-    synced = get_condition(ctx.body.get("status"), SYNCED) or {}
-    return synced.get("status") == "True" and synced.get("observedGeneration") == ctx.generation
+    return is_true_for_generation(ctx.body, SYNCED)
 
 
 def _summarise(changes: list[str]) -> str:

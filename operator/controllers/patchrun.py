@@ -21,7 +21,14 @@ import kopf
 
 from sreops.operator.accounts import AccountNotReadyError, Placement, placements
 from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, PatchRunSpec, SpecError, parse_spec, reasons
-from sreops.operator.api.conditions import READY, ConditionStatus, get_condition, now_rfc3339, set_condition
+from sreops.operator.api.conditions import (
+    READY,
+    ConditionStatus,
+    get_condition,
+    is_true_for_generation,
+    now_rfc3339,
+    set_condition,
+)
 from sreops.operator.api.patchrun import CommandRef
 from sreops.operator.api.reasons import (
     ACCOUNT_NOT_IN_POLICY,
@@ -36,6 +43,7 @@ from sreops.operator.aws.clients import Access
 from sreops.operator.aws.errors import ErrorKind, classify, error_message, is_aws_error
 from sreops.operator.controllers import run_triggers
 from sreops.operator.controllers.base import Context, make_handler, raise_for_aws_error, register_reconcile
+from sreops.operator.controllers.patchpolicy import SYNCED
 from sreops.operator.kube import get_object
 from sreops.operator.runs.commands import (
     KeyedLocks,
@@ -54,7 +62,6 @@ from sreops.operator.waiting import WaitingError
 KIND = KINDS["PatchRun"]
 COMPLETE = "Complete"
 FAILED = "Failed"
-SYNCED = "Synced"
 
 
 def _policy(spec: PatchRunSpec, ctx: Context) -> tuple[dict[str, Any], PatchPolicySpec]:
@@ -75,10 +82,7 @@ def _require_policy_in_place(policy: Mapping[str, Any], cells: list[Placement]) 
     """A run is sent only once its policy is in sync, for its current spec, in every placement: the instances'
     patch group must already name the policy's baseline, or AWS-RunPatchBaseline patches with another one."""
     status = policy.get("status") or {}
-    synced = get_condition(status, SYNCED) or {}
-    in_sync = synced.get("status") == "True" and synced.get("observedGeneration") == policy["metadata"].get(
-        "generation"
-    )
+    in_sync = is_true_for_generation(policy, SYNCED)
     placed = {
         (t.get("account"), t.get("region"))
         for t in status.get("targets") or []

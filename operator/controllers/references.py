@@ -23,9 +23,10 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from sreops.operator.api import GROUP, KINDS, VERSION
-from sreops.operator.api.conditions import READY, get_condition, now_rfc3339
+from sreops.operator.api.conditions import READY, get_condition, is_true_for_generation, now_rfc3339
 from sreops.operator.api.reasons import ACCOUNT_NOT_FOUND, POLICY_NOT_FOUND, SECRET_NOT_FOUND
 from sreops.operator.controllers.base import is_waiting
+from sreops.operator.controllers.patchpolicy import SYNCED
 from sreops.operator.services import Services
 from sreops.operator.settings import Settings
 
@@ -67,17 +68,10 @@ DEPENDENCIES = (
 )
 
 
-def _generation_is_observed(body: Mapping[str, Any], status: Mapping[str, Any], condition: str) -> bool:
-    cond = get_condition(status, condition) or {}
-    return cond.get("status") == "True" and cond.get("observedGeneration") == (body.get("metadata") or {}).get(
-        "generation"
-    )
-
-
 # When a referenced object is usable: what ends a wait that is not a NotFound.
 USABLE: dict[str, Callable[[Mapping[str, Any]], bool]] = {
-    "AWSAccount": lambda body: _generation_is_observed(body, body.get("status") or {}, READY),
-    "PatchPolicy": lambda body: _generation_is_observed(body, body.get("status") or {}, "Synced"),
+    "AWSAccount": lambda body: is_true_for_generation(body, READY),
+    "PatchPolicy": lambda body: is_true_for_generation(body, SYNCED),
     "Secret": lambda body: True,
 }
 

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -33,7 +34,7 @@ from .state import Ctx, World
 
 log = logging.getLogger(__name__)
 
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+StartResponse = Callable[..., Any]  # (status, headers[, exc_info])
 Environ = dict[str, Any]
 READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "Search")
 _REASONS = {
@@ -111,6 +112,20 @@ class SandboxApp:
         return acct
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        return self._serve_request(environ, self._dated(start_response))
+
+    def _dated(self, start_response: StartResponse) -> StartResponse:
+        """start_response that stamps every answer (ours, moto's, errors, admin) with a `Date` in simulated
+        time, as AWS's Date is the service's clock; werkzeug only adds the real time when none is set."""
+
+        def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            headers = [(k, v) for k, v in headers if k.lower() != "date"]
+            headers.append(("Date", formatdate(self.world.clock.now(), usegmt=True)))
+            return start_response(status, headers, *exc_info)
+
+        return start
+
+    def _serve_request(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith("/_sandbox/"):
             return self.admin(environ, start_response)
         req = Request(environ)
@@ -276,9 +291,27 @@ def calls_json(w: World, service: str | None = None) -> dict[str, Any]:
 
 class _QuietHandler(MotoRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as AWS endpoints do: botocore reuses connections
+    _date_sent = True
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+    # http.server's send_response always adds a Date in real time: send one only if the app set none.
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+        self._date_sent = False
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "date":
+            self._date_sent = True
+        super().send_header(keyword, value)
+
+    def end_headers(self) -> None:
+        if not self._date_sent:
+            self.send_header("Date", self.date_time_string())
+        super().end_headers()
 
 
 class AwsSandbox:

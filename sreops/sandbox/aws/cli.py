@@ -15,7 +15,7 @@ from types import FrameType
 
 from .faults import FaultSpecError
 from .scenario import ScenarioError, generate_scenario, load_scenario
-from .server import AwsSandbox
+from .server import ADMIN_PATHS, AwsSandbox
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         sandbox.start()
         for k, v in sandbox.env().items():
             print(f"{k}={v}")
-        print(f"# admin: {sandbox.endpoint_url}/_sandbox/{{clock,faults,calls}}", flush=True)
+        print(f"# admin: {sandbox.endpoint_url}/_sandbox/{{{','.join(ADMIN_PATHS)}}}", flush=True)
         while not stop.wait(0.5):
             pass
     except OSError as e:

@@ -9,9 +9,20 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 from .scenario import OS_PLATFORM, FindingSpec, InstanceSpec, PatchSpec, Scenario
 
 INSTALLED_STATES = ("Installed", "InstalledOther", "InstalledPendingReboot", "InstalledRejected")
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED")
+# Inspector deletes a finding closed by remediation 30 days after it closed, and reopens one whose issue
+# comes back within 7 days of closing (docs.aws.amazon.com/inspector/latest/user/findings-understanding).
+CLOSED_RETENTION_S = 30 * 86400.0
+REOPEN_WINDOW_S = 7 * 86400.0
+
+
+class FindingInputError(ValueError):
+    """A finding the admin API cannot add or close; the message says why."""
 
 
 @dataclass
@@ -80,9 +91,12 @@ class Finding:
         tags: dict[str, str],
         spec: FindingSpec,
         observed: float,
+        generation: int = 0,
     ) -> None:
+        # generation > 0: the same issue found again after its earlier finding was closed for good
+        again = f"#{generation}" if generation else ""
         digest = hashlib.sha1(
-            f"{account}/{region}/{resource_id}/{spec.vulnerability_id}/{spec.package}".encode(),
+            f"{account}/{region}/{resource_id}/{spec.vulnerability_id}/{spec.package}{again}".encode(),
             usedforsecurity=False,
         ).hexdigest()
         self.arn = f"arn:aws:inspector2:{region}:{account}:finding/{digest}"
@@ -105,6 +119,10 @@ class Finding:
         if self.status != "CLOSED":
             self.status = "CLOSED"
             self.updated = when
+
+    def listed(self, now: float) -> bool:
+        """Still in Inspector's listings at `now`: a CLOSED finding is deleted CLOSED_RETENTION_S after closing."""
+        return self.status != "CLOSED" or now - self.updated < CLOSED_RETENTION_S
 
     def to_json(self) -> dict[str, object]:
         # Built per page rather than cached: a cache of 100,000 findings costs ~250 MiB for ~1 ms a page.
@@ -241,6 +259,91 @@ class Fleet:
 
     def find_instance(self, account: str, region: str, instance_id: str) -> Instance | None:
         return self.region_instances(account, region).get(instance_id)
+
+    def publish_finding(
+        self,
+        account: str,
+        region: str,
+        resource_id: str,
+        vulnerability_id: str,
+        severity: str,
+        now: float,
+        package: str | None = None,
+        title: str | None = None,
+        fixed_by_patch: str | None = None,
+    ) -> tuple[str, str]:
+        """Inspector finds `vulnerability_id` on a scanned resource (a CVE published, a package installed):
+        (finding ARN, "created" | "reopened" | "existing").
+
+        Like Inspector: the same resource, vulnerability and package while its finding is ACTIVE or SUPPRESSED
+        is that finding, seen again (lastObservedAt moves); CLOSED less than REOPEN_WINDOW_S ago, it is
+        reopened (ACTIVE, same ARN and firstObservedAt); closed longer ago, a new finding is created."""
+        acct = self.scenario.account(account)
+        if acct is None:
+            known = ", ".join(a.id for a in self.scenario.accounts)
+            raise FindingInputError(f"account {account!r} is not one of the scenario's accounts ({known})")
+        if region not in acct.regions:
+            raise FindingInputError(
+                f"region {region!r} is not a region of account {account} ({', '.join(acct.regions)})"
+            )
+        res = next((r for r in self.coverage.get((account, region), []) if r.id == resource_id), None)
+        if res is None:
+            raise FindingInputError(f"no instance or resource {resource_id!r} in account {account}, region {region}")
+        if res.not_scanned_reason is not None:
+            raise FindingInputError(f"{resource_id} is not scanned by Inspector ({res.not_scanned_reason})")
+        if severity not in SEVERITIES:
+            raise FindingInputError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+        if fixed_by_patch is not None:
+            inst = self.find_instance(account, region, resource_id)
+            if inst is None:
+                raise FindingInputError(f"fixedByPatch needs an EC2 instance; {resource_id} is {res.type}")
+            if fixed_by_patch not in inst.patches:
+                raise FindingInputError(
+                    f"instance {resource_id} has no patch {fixed_by_patch!r} (its patches: {', '.join(inst.patches)})"
+                )
+        fields: dict[str, object] = {"vulnerability_id": vulnerability_id, "severity": severity}
+        if package is not None:
+            fields["package"] = package
+        if title is not None:
+            fields["title"] = title
+        if fixed_by_patch is not None:
+            fields["fixed_by_patch"] = fixed_by_patch
+        try:
+            spec = FindingSpec.model_validate(fields)
+        except ValidationError as e:
+            problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+            raise FindingInputError(f"bad finding: {problems}") from None
+        store = self.findings[(account, region)]
+        same = [
+            store.items[i]
+            for i in store.by_resource.get(resource_id, [])
+            if store.items[i].spec.vulnerability_id == spec.vulnerability_id
+            and store.items[i].spec.package == spec.package
+        ]
+        if same:
+            last = same[-1]
+            if last.status != "CLOSED":
+                last.last_observed = now
+                return last.arn, "existing"
+            if now - last.updated <= REOPEN_WINDOW_S:
+                last.status = "ACTIVE"
+                last.last_observed = last.updated = now
+                return last.arn, "reopened"
+        f = Finding(account, region, resource_id, res.type, res.tags, spec, now, generation=len(same))
+        store.add(f)
+        return f.arn, "created"
+
+    def close_finding(self, arn: str, now: float) -> Finding:
+        """Close one finding (remediated outside a patch install); closing a CLOSED one changes nothing."""
+        parts = arn.split(":")
+        if len(parts) != 6 or parts[:3] != ["arn", "aws", "inspector2"] or not parts[5].startswith("finding/"):
+            raise FindingInputError(f"{arn!r} is not an inspector2 finding ARN")
+        store = self.findings.get((parts[4], parts[3]))
+        f = next((f for f in store.items if f.arn == arn), None) if store is not None else None
+        if f is None or not f.listed(now):
+            raise FindingInputError(f"no finding {arn}")
+        f.close(now)
+        return f
 
     def close_findings(self, inst: Instance, patch_ids: set[str], when: float) -> int:
         store = self.findings.get((inst.account, inst.region))

@@ -286,7 +286,7 @@ def op_list_findings(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
     items = store.items
 
     def keep(f: Finding) -> bool:
-        return enabled.get(f.resource_type, False) and all(pr(f) for pr in preds)
+        return enabled.get(f.resource_type, False) and f.listed(ctx.now) and all(pr(f) for pr in preds)
 
     out: list[dict[str, Any]] = []
     token: str | None = None

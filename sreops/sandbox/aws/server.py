@@ -256,7 +256,41 @@ class SandboxApp:
                 return 405, {"error": "use GET or DELETE"}
             want = {k: v[0] for k, v in parse_qs(query).items()}
             return 200, calls_json(w, want.get("service"))
-        return 404, {"error": f"unknown admin path {path}; have health, clock, faults, calls"}
+        if name in ("findings", "findings/close"):
+            if method != "POST":
+                return 405, {"error": "use POST"}
+            with w.lock:
+                now = w.clock.now()
+                w.settle(now)
+                if name == "findings/close":
+                    f = w.fleet.close_finding(_text(body, "findingArn"), now)
+                    return 200, {"findingArn": f.arn, "status": f.status, "updatedAt": f.updated}
+                arn, result = w.fleet.publish_finding(
+                    _text(body, "account"),
+                    _text(body, "region"),
+                    _text(body, "resourceId"),
+                    _text(body, "vulnerabilityId"),
+                    _text(body, "severity"),
+                    now,
+                    package=_text(body, "package", required=False),
+                    title=_text(body, "title", required=False),
+                    fixed_by_patch=_text(body, "fixedByPatch", required=False),
+                )
+            return 200, {"findingArn": arn, "result": result}
+        return 404, {"error": f"unknown admin path {path}; have {', '.join(ADMIN_PATHS)}"}
+
+
+ADMIN_PATHS = ("health", "clock", "faults", "calls", "findings", "findings/close")
+
+
+def _text(body: dict[str, Any], key: str, required: bool = True) -> Any:
+    """body[key] as a non-empty string (None when optional and absent)."""
+    v = body.get(key)
+    if v is None and not required:
+        return None
+    if not isinstance(v, str) or not v:
+        raise ValueError(f"{key} must be a non-empty string" if v is not None else f"{key} is required")
+    return v
 
 
 def parse_seconds(value: object) -> float:
@@ -415,6 +449,45 @@ class AwsSandbox:
 
     def set_faults(self, spec: str) -> None:
         self.faults.set(spec)
+
+    def publish_finding(
+        self,
+        account: str,
+        region: str,
+        resource_id: str,
+        vulnerability_id: str,
+        severity: str,
+        *,
+        package: str | None = None,
+        title: str | None = None,
+        fixed_by_patch: str | None = None,
+    ) -> str:
+        """Inspector finds `vulnerability_id` on a scenario instance or resource now (as
+        `POST /_sandbox/findings`): the finding's ARN. FindingInputError (a ValueError) on bad input."""
+        w = self._world()
+        with w.lock:
+            now = self.clock.now()
+            w.settle(now)
+            arn, _ = w.fleet.publish_finding(
+                account,
+                region,
+                resource_id,
+                vulnerability_id,
+                severity,
+                now,
+                package=package,
+                title=title,
+                fixed_by_patch=fixed_by_patch,
+            )
+        return arn
+
+    def close_finding(self, arn: str) -> None:
+        """Close one finding now (as `POST /_sandbox/findings/close`)."""
+        w = self._world()
+        with w.lock:
+            now = self.clock.now()
+            w.settle(now)
+            w.fleet.close_finding(arn, now)
 
 
 __all__ = ["AwsError", "AwsSandbox", "is_write"]

@@ -17,6 +17,7 @@ from sreops.sandbox.aws.scenario import (
     FindingSpec,
     InstanceSpec,
     PatchSpec,
+    ResourceSpec,
     Scenario,
     generate_scenario,
 )
@@ -28,6 +29,9 @@ LAB = "333333333333"  # hand-made account with an external id and instances the 
 LAB_ROLE = f"arn:aws:iam::{LAB}:role/sreops-lab"
 LAB_EXTERNAL_ID = "lab-secret"
 REGION = "us-west-2"
+SCAN = "555566667777"  # hand-made account whose findings the Inspector lifecycle tests add and close
+SCAN_ROLE = f"arn:aws:iam::{SCAN}:role/sreops"
+SCAN_LAMBDA = f"arn:aws:lambda:{REGION}:{SCAN}:function:scan-fn"
 
 
 def _hex(n: int) -> str:
@@ -113,6 +117,42 @@ def lab_instances() -> list[InstanceSpec]:
     return out
 
 
+def scan_instances() -> list[InstanceSpec]:
+    """Instances of the SCAN account (us-west-2): two missing patches each, a CRITICAL finding fixed by the
+    first and a LOW one nothing fixes; one unmanaged instance Inspector does not scan."""
+    out = [
+        InstanceSpec(
+            id=_hex(n),
+            account=SCAN,
+            region=REGION,
+            name=f"scan-{n}",
+            tags={"Role": "scan", "Env": "scan"},
+            patches=[PatchSpec(id=f"ALAS-S{n}-1"), PatchSpec(id=f"ALAS-S{n}-2")],
+            findings=[
+                FindingSpec(
+                    vulnerability_id=f"CVE-2025-{3000 + n}",
+                    severity="CRITICAL",
+                    package="openssl",
+                    fixed_by_patch=f"ALAS-S{n}-1",
+                ),
+                FindingSpec(vulnerability_id=f"CVE-2025-{4000 + n}", severity="LOW", package="bash"),
+            ],
+        )
+        for n in range(300, 304)
+    ]
+    out.append(
+        InstanceSpec(
+            id=_hex(399),
+            account=SCAN,
+            region=REGION,
+            tags={"Role": "scan"},
+            managed=False,
+            not_scanned_reason="UNMANAGED_EC2_INSTANCE",
+        )
+    )
+    return out
+
+
 def make_scenario() -> Scenario:
     base = generate_scenario(seed=7)
     lab = AccountSpec(
@@ -123,11 +163,15 @@ def make_scenario() -> Scenario:
         regions=[REGION, "us-east-1"],
         inspector_enabled=["EC2"],
     )
+    scan = AccountSpec(id=SCAN, name="scan", role_arn=SCAN_ROLE, regions=[REGION], inspector_enabled=["EC2", "LAMBDA"])
+    scan_fn = ResourceSpec(
+        id=SCAN_LAMBDA, type="AWS_LAMBDA_FUNCTION", account=SCAN, region=REGION, tags={"Env": "scan"}
+    )
     return Scenario(
         start_time=base.start_time,
-        accounts=[*base.accounts, lab],
-        instances=[*base.instances, *lab_instances()],
-        resources=base.resources,
+        accounts=[*base.accounts, lab, scan],
+        instances=[*base.instances, *lab_instances(), *scan_instances()],
+        resources=[*base.resources, scan_fn],
     )
 
 

@@ -79,6 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     iam.set_defaults(func=_iam_policy)
 
+    from sreops import findings_cli
+
+    findings = commands.add_parser(
+        "findings",
+        help="list a ScanSchedule's findings live from Amazon Inspector, suppressions applied",
+        description=findings_cli.DESCRIPTION,
+        epilog=findings_cli.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    findings_cli.add_arguments(findings)
+    findings.set_defaults(func=findings_cli.run)
+
     sandbox = commands.add_parser(
         "sandbox",
         help="the whole system locally, on stand-ins for Kubernetes, AWS, Slack and Teams",

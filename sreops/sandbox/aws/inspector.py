@@ -1,5 +1,6 @@
 """Amazon Inspector (inspector2) over the fleet's findings: enablement per resource type, list_findings
-with filterCriteria and real pagination, list_coverage, and account/instance aggregations.
+with filterCriteria and real pagination, list_coverage, and account/instance aggregations; the scenario's
+delegated administrator sees and manages its members' (GetDelegatedAdminAccount, ListMembers, GetMember).
 
 Findings are kept per account and region in a fixed order with indexes on resource, CVE, severity and
 resource type; a page walks the smallest matching index from the token's position, so serving page
@@ -9,6 +10,7 @@ resource type; a page walks the smallest matching index from the token's positio
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +30,8 @@ _RESOURCE_TO_TYPE = {
     "AWS_ECR_REPOSITORY": "ECR",
     "AWS_LAMBDA_FUNCTION": "LAMBDA",
 }
+ACCOUNT_IDS_PER_CALL = 100  # accountIds of BatchGetAccountStatus, Enable and Disable (API reference)
+_ACCOUNT_ID = re.compile(r"\d{12}")
 _SEV_ORDER = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFORMATIONAL": 4, "UNTRIAGED": 5}
 
 
@@ -39,8 +43,8 @@ def _invalid(message: str) -> AwsError:
 # Enablement
 
 
-def _status(w: World, ctx: Ctx, rtype: str) -> str:
-    states = w.inspector.setdefault((ctx.account, ctx.region), {})
+def _status(w: World, ctx: Ctx, rtype: str, account: str | None = None) -> str:
+    states = w.inspector.setdefault((account or ctx.account, ctx.region), {})
     status, since = states.get(rtype, ("DISABLED", 0.0))
     if status in ("ENABLING", "DISABLING") and ctx.now >= since + TRANSITION_S:
         status = "ENABLED" if status == "ENABLING" else "DISABLED"
@@ -48,15 +52,44 @@ def _status(w: World, ctx: Ctx, rtype: str) -> str:
     return status
 
 
-def _enabled(w: World, ctx: Ctx, resource_type: str) -> bool:
+def _enabled(w: World, ctx: Ctx, resource_type: str, account: str | None = None) -> bool:
     t = _RESOURCE_TO_TYPE.get(resource_type, "EC2")
-    return _status(w, ctx, t) == "ENABLED"
+    return _status(w, ctx, t, account) == "ENABLED"
 
 
-def _account_ids(ctx: Ctx, p: Params) -> tuple[list[str], list[dict[str, Any]]]:
-    ids = p.get("accountIds") or [ctx.account]
-    if not isinstance(ids, list) or len(ids) > 100:
-        raise _invalid("accountIds must be a list of at most 100 account ids")
+def _is_admin(w: World, ctx: Ctx) -> bool:
+    return w.scenario.inspector_admin is not None and ctx.account == w.scenario.inspector_admin
+
+
+def _scope(w: World, ctx: Ctx) -> list[str]:
+    """The accounts whose findings, coverage and enablement the caller sees in its region: its own and, for the
+    delegated administrator, its members' (an administrator "can view and retrieve information for their own
+    account and any associated member")."""
+    return [ctx.account, *w.scenario.inspector_members()] if _is_admin(w, ctx) else [ctx.account]
+
+
+def _account_ids(w: World, ctx: Ctx, p: Params) -> tuple[list[str], list[dict[str, Any]]]:
+    """The accountIds the caller may act on, and failedAccounts for the others (ACCESS_DENIED)."""
+    ids = p.get("accountIds")
+    if ids is None:
+        ids = []
+    if not isinstance(ids, list):
+        raise _invalid(
+            "1 validation error detected: Value at 'accountIds' failed to satisfy constraint: Member must be a list"
+        )
+    if len(ids) > ACCOUNT_IDS_PER_CALL:
+        raise _invalid(
+            f"1 validation error detected: Value at 'accountIds' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {ACCOUNT_IDS_PER_CALL}"
+        )
+    for a in ids:
+        if not isinstance(a, str) or not _ACCOUNT_ID.fullmatch(a):
+            raise _invalid(
+                f"1 validation error detected: Value '{a}' at 'accountIds' failed to satisfy constraint: "
+                "Member must satisfy regular expression pattern: \\d{12}"
+            )
+    ids = ids or [ctx.account]
+    allowed = set(_scope(w, ctx))
     failed = [
         {
             "accountId": a,
@@ -64,13 +97,13 @@ def _account_ids(ctx: Ctx, p: Params) -> tuple[list[str], list[dict[str, Any]]]:
             "errorMessage": "The caller is not the delegated administrator of this account.",
         }
         for a in ids
-        if a != ctx.account
+        if a not in allowed
     ]
-    return [a for a in ids if a == ctx.account], failed
+    return [a for a in ids if a in allowed], failed
 
 
-def _resource_status(w: World, ctx: Ctx) -> dict[str, str]:
-    return {key: _status(w, ctx, t) for t, key in _TYPES.items()}
+def _resource_status(w: World, ctx: Ctx, account: str) -> dict[str, str]:
+    return {key: _status(w, ctx, t, account) for t, key in _TYPES.items()}
 
 
 def _overall(res: dict[str, str]) -> str:
@@ -85,16 +118,18 @@ def _change(w: World, ctx: Ctx, p: Params, enable: bool) -> dict[str, Any]:
     for t in types:
         if t not in _TYPES:
             raise _invalid(f"Invalid resourceType: {t}")
-    ids, failed = _account_ids(ctx, p)
-    states = w.inspector.setdefault((ctx.account, ctx.region), {})
-    for t in types:
-        current = _status(w, ctx, t)
-        if enable and current not in ("ENABLED", "ENABLING"):
-            states[t] = ("ENABLING", ctx.now)
-        elif not enable and current not in ("DISABLED", "DISABLING"):
-            states[t] = ("DISABLING", ctx.now)
-    res = _resource_status(w, ctx)
-    accounts = [{"accountId": a, "status": _overall(res), "resourceStatus": res} for a in ids]
+    ids, failed = _account_ids(w, ctx, p)
+    accounts = []
+    for a in ids:
+        states = w.inspector.setdefault((a, ctx.region), {})
+        for t in types:
+            current = _status(w, ctx, t, a)
+            if enable and current not in ("ENABLED", "ENABLING"):
+                states[t] = ("ENABLING", ctx.now)
+            elif not enable and current not in ("DISABLED", "DISABLING"):
+                states[t] = ("DISABLING", ctx.now)
+        res = _resource_status(w, ctx, a)
+        accounts.append({"accountId": a, "status": _overall(res), "resourceStatus": res})
     return {"accounts": accounts, "failedAccounts": failed}
 
 
@@ -107,14 +142,62 @@ def op_disable(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
 
 
 def op_batch_get_account_status(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
-    ids, failed = _account_ids(ctx, p)
-    res = _resource_status(w, ctx)
-    state = {"status": _overall(res), "errorCode": "", "errorMessage": ""}
-    resource_state = {k: {"status": v, "errorCode": "", "errorMessage": ""} for k, v in res.items()}
+    ids, failed = _account_ids(w, ctx, p)
+    accounts = []
+    for a in ids:
+        res = _resource_status(w, ctx, a)
+        state = {"status": _overall(res), "errorCode": "", "errorMessage": ""}
+        resource_state = {k: {"status": v, "errorCode": "", "errorMessage": ""} for k, v in res.items()}
+        accounts.append({"accountId": a, "state": state, "resourceState": resource_state})
+    return {"accounts": accounts, "failedAccounts": failed}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Organization: the delegated administrator and its members
+
+
+def _member_json(w: World, account: str) -> dict[str, Any]:
     return {
-        "accounts": [{"accountId": a, "state": state, "resourceState": resource_state} for a in ids],
-        "failedAccounts": failed,
+        "accountId": account,
+        "relationshipStatus": "ENABLED",
+        "delegatedAdminAccountId": w.scenario.inspector_admin,
+        "updatedAt": w.members_since,
     }
+
+
+def op_get_delegated_admin_account(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
+    """The organization's administrator, for its members and itself; a standalone account gets no
+    `delegatedAdmin` (the field is optional and the API reference documents no error for it)."""
+    admin = w.scenario.inspector_admin
+    if admin is None or ctx.account not in (admin, *w.scenario.inspector_members()):
+        return {}
+    return {"delegatedAdmin": {"accountId": admin, "relationshipStatus": "ENABLED"}}
+
+
+def op_list_members(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
+    """The administrator's members (all associated: `onlyAssociated` changes nothing); none for others."""
+    limit = _max_results(p, 50, 50)
+    fp = fingerprint("lm", p.get("onlyAssociated"))
+    pos = read_token(p.get("nextToken"), fp, code="ValidationException")
+    members = [_member_json(w, a) for a in w.scenario.inspector_members()] if _is_admin(w, ctx) else []
+    result: dict[str, Any] = {"members": members[pos : pos + limit]}
+    if pos + limit < len(members):
+        result["nextToken"] = make_token(pos + limit, fp)
+    return result
+
+
+def op_get_member(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
+    account = p.get("accountId")
+    if not isinstance(account, str) or not _ACCOUNT_ID.fullmatch(account):
+        raise _invalid(
+            f"1 validation error detected: Value '{account}' at 'accountId' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: \\d{12}"
+        )
+    if not _is_admin(w, ctx) or account not in w.scenario.inspector_members():
+        raise AwsError(
+            "ResourceNotFoundException", f"Account {account} is not a member of this delegated administrator.", 404
+        )
+    return {"member": _member_json(w, account)}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -274,6 +357,26 @@ _SORT_KEYS: dict[str, Callable[[Finding], Any]] = {
 }
 
 
+# A page token's position: (index of the account's store in the listing) * _STRIDE + index in that store.
+# Stores only grow at the end, so a position stays valid while new findings appear between pages.
+_STRIDE = 10**12
+
+
+def _listed_accounts(w: World, ctx: Ctx, criteria: object, field: str) -> list[str]:
+    """The caller's scope, narrowed to the accounts an all-EQUALS `field` filter names (no store walked twice
+    or for nothing)."""
+    accounts = _scope(w, ctx)
+    filters = criteria.get(field) if isinstance(criteria, dict) else None
+    if (
+        isinstance(filters, list)
+        and filters
+        and all(isinstance(f, dict) and f.get("comparison") == "EQUALS" for f in filters)
+    ):
+        wanted = {f.get("value") for f in filters}
+        accounts = [a for a in accounts if a in wanted]
+    return accounts
+
+
 def op_list_findings(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
     limit = _max_results(p, 100, 100)
     criteria = p.get("filterCriteria")
@@ -281,12 +384,12 @@ def op_list_findings(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
     preds, indexable = _finding_filters(criteria)
     fp = fingerprint("lf", criteria, sort)
     pos = read_token(p.get("nextToken"), fp, code="ValidationException")
-    store = w.fleet.findings.get((ctx.account, ctx.region)) or FindingStore()
-    enabled = {rt: _enabled(w, ctx, rt) for rt in _RESOURCE_TO_TYPE}
-    items = store.items
+    accounts = _listed_accounts(w, ctx, criteria, "awsAccountId")
+    stores = [w.fleet.findings.get((a, ctx.region)) or FindingStore() for a in accounts]
+    enabled = {(a, rt): _enabled(w, ctx, rt, a) for a in accounts for rt in _RESOURCE_TO_TYPE}
 
     def keep(f: Finding) -> bool:
-        return enabled.get(f.resource_type, False) and f.listed(ctx.now) and all(pr(f) for pr in preds)
+        return enabled.get((f.account, f.resource_type), False) and f.listed(ctx.now) and all(pr(f) for pr in preds)
 
     out: list[dict[str, Any]] = []
     token: str | None = None
@@ -297,26 +400,32 @@ def op_list_findings(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
             or sort.get("sortOrder") not in ("ASC", "DESC")
         ):
             raise _invalid("sortCriteria needs a supported field and sortOrder ASC or DESC")
-        cand = _candidates(store, indexable)
-        matched = [items[i] for i in (cand if cand is not None else range(len(items))) if keep(items[i])]
+        matched: list[Finding] = []
+        for store in stores:
+            cand = _candidates(store, indexable)
+            items = store.items
+            matched += [items[i] for i in (cand if cand is not None else range(len(items))) if keep(items[i])]
         matched.sort(key=_SORT_KEYS[sort["field"]], reverse=sort["sortOrder"] == "DESC")
         out = [f.to_json() for f in matched[pos : pos + limit]]
         if pos + limit < len(matched):
             token = make_token(pos + limit, fp)
     else:
-        cand = _candidates(store, indexable)
-        seq: list[int] | range = cand if cand is not None else range(len(items))
-        k = bisect.bisect_left(seq, pos)
-        while k < len(seq):
-            f = items[seq[k]]
-            k += 1
-            if keep(f):
-                out.append(f.to_json())
-                if len(out) == limit:
-                    break
-        # Like AWS, a last full page may still carry a token that leads to an empty page.
-        if len(out) == limit and k < len(seq):
-            token = make_token(seq[k - 1] + 1, fp)
+        first, local = divmod(pos, _STRIDE)
+        for n in range(first, len(stores)):
+            items = stores[n].items
+            cand = _candidates(stores[n], indexable)
+            seq: list[int] | range = cand if cand is not None else range(len(items))
+            k = bisect.bisect_left(seq, local if n == first else 0)
+            while k < len(seq) and len(out) < limit:
+                f = items[seq[k]]
+                k += 1
+                if keep(f):
+                    out.append(f.to_json())
+            if len(out) == limit:
+                # Like AWS, a last full page may still carry a token that leads to an empty page.
+                if k < len(seq) or n + 1 < len(stores):
+                    token = make_token(n * _STRIDE + (seq[k - 1] + 1 if k else 0), fp)
+                break
     result: dict[str, Any] = {"findings": out}
     if token:
         result["nextToken"] = token
@@ -389,8 +498,9 @@ def op_list_coverage(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
             raise _invalid(f"filterCriteria.{name} is not supported by the sandbox")
     rows = [
         _covered_json(w, ctx, r)
-        for r in w.fleet.coverage.get((ctx.account, ctx.region), [])
-        if _enabled(w, ctx, r.type)
+        for a in _listed_accounts(w, ctx, criteria, "accountId")
+        for r in w.fleet.coverage.get((a, ctx.region), [])
+        if _enabled(w, ctx, r.type, a)
     ]
     rows = [c for c in rows if all(pr(c) for pr in preds)]
     chunk = rows[pos : pos + limit]
@@ -414,35 +524,46 @@ def _counts(findings: list[Finding]) -> dict[str, int]:
 def op_list_finding_aggregations(w: World, ctx: Ctx, p: Params) -> dict[str, Any]:
     atype = p.get("aggregationType")
     limit = _max_results(p, 100, 100)
-    fp = fingerprint("lfa", atype, p.get("aggregationRequest"))
+    account_filters = p.get("accountIds")
+    fp = fingerprint("lfa", atype, p.get("aggregationRequest"), account_filters)
     pos = read_token(p.get("nextToken"), fp, code="ValidationException")
-    store = w.fleet.findings.get((ctx.account, ctx.region)) or FindingStore()
-    active = [f for f in store.items if f.status == "ACTIVE" and _enabled(w, ctx, f.resource_type)]
+    accounts = _scope(w, ctx)
+    if account_filters is not None:
+        if not isinstance(account_filters, list) or not 1 <= len(account_filters) <= 10:
+            raise _invalid("accountIds must hold 1 to 10 filters")
+        want = _string_pred("accountIds", account_filters, lambda a: a)
+        accounts = [a for a in accounts if want(a)]
+    active: dict[str, list[Finding]] = {}
+    for a in accounts:
+        store = w.fleet.findings.get((a, ctx.region)) or FindingStore()
+        active[a] = [f for f in store.items if f.status == "ACTIVE" and _enabled(w, ctx, f.resource_type, a)]
     rows: list[dict[str, Any]]
     if atype == "ACCOUNT":
         rows = [
             {
                 "accountAggregation": {
-                    "accountId": ctx.account,
-                    "severityCounts": _counts(active),
-                    "fixAvailableCount": sum(1 for f in active if f.spec.fixed_by_patch or f.spec.fixed_in_version),
+                    "accountId": a,
+                    "severityCounts": _counts(fs),
+                    "fixAvailableCount": sum(1 for f in fs if f.spec.fixed_by_patch or f.spec.fixed_in_version),
                     "exploitAvailableCount": 0,
                 }
             }
+            for a, fs in active.items()
         ]
     elif atype == "AWS_EC2_INSTANCE":
-        by_instance: dict[str, list[Finding]] = {}
-        for f in active:
-            if f.resource_type == "AWS_EC2_INSTANCE":
-                by_instance.setdefault(f.resource_id, []).append(f)
+        by_instance: dict[tuple[str, str], list[Finding]] = {}
+        for fs in active.values():
+            for f in fs:
+                if f.resource_type == "AWS_EC2_INSTANCE":
+                    by_instance.setdefault((f.account, f.resource_id), []).append(f)
         rows = []
-        for iid, fs in by_instance.items():
-            inst = w.fleet.find_instance(ctx.account, ctx.region, iid)
+        for (acct, iid), fs in by_instance.items():
+            inst = w.fleet.find_instance(acct, ctx.region, iid)
             rows.append(
                 {
                     "ec2InstanceAggregation": {
                         "instanceId": iid,
-                        "accountId": ctx.account,
+                        "accountId": acct,
                         "instanceTags": inst.tags if inst else {},
                         "operatingSystem": inst.os if inst else "",
                         "severityCounts": _counts(fs),
@@ -466,6 +587,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/findings/list"): "ListFindings",
     ("POST", "/coverage/list"): "ListCoverage",
     ("POST", "/findings/aggregation/list"): "ListFindingAggregations",
+    ("POST", "/delegatedadminaccounts/get"): "GetDelegatedAdminAccount",
+    ("POST", "/members/list"): "ListMembers",
+    ("POST", "/members/get"): "GetMember",
 }
 OPS: dict[str, Handler] = {
     "Enable": op_enable,
@@ -474,4 +598,7 @@ OPS: dict[str, Handler] = {
     "ListFindings": op_list_findings,
     "ListCoverage": op_list_coverage,
     "ListFindingAggregations": op_list_finding_aggregations,
+    "GetDelegatedAdminAccount": op_get_delegated_admin_account,
+    "ListMembers": op_list_members,
+    "GetMember": op_get_member,
 }

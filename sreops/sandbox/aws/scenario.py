@@ -135,6 +135,9 @@ class AccountSpec(BaseModel):
     external_id: str | None = None
     regions: list[str] = Field(min_length=1)
     inspector_enabled: list[InspectorType] = ["EC2"]
+    # Associated with the scenario's Inspector delegated administrator (when it has one); False: a standalone
+    # account. Ignored for the administrator itself.
+    inspector_member: bool = True
 
     @model_validator(mode="after")
     def _role_in_account(self) -> AccountSpec:
@@ -159,12 +162,17 @@ class Scenario(BaseModel):
     accounts: list[AccountSpec] = Field(min_length=1)
     instances: list[InstanceSpec] = []
     resources: list[ResourceSpec] = []
+    # The Inspector delegated administrator of the accounts' organization (one of `accounts`): in each region
+    # it sees its members' findings and coverage and manages their enablement. None: every account standalone.
+    inspector_admin: str | None = Field(default=None, pattern=r"^\d{12}$")
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
         regions = {a.id: set(a.regions) for a in self.accounts}
         if len(regions) != len(self.accounts):
             raise ValueError("accounts: an account id appears twice")
+        if self.inspector_admin is not None and self.inspector_admin not in regions:
+            raise ValueError(f"inspector_admin {self.inspector_admin!r} is not one of the accounts")
         ids: set[str] = set()
         where: list[tuple[str, str, str, str]] = [("instances", i.id, i.account, i.region) for i in self.instances] + [
             ("resources", r.id, r.account, r.region) for r in self.resources
@@ -184,6 +192,12 @@ class Scenario(BaseModel):
 
     def account(self, account_id: str) -> AccountSpec | None:
         return next((a for a in self.accounts if a.id == account_id), None)
+
+    def inspector_members(self) -> list[str]:
+        """The accounts associated with the Inspector delegated administrator, in scenario order."""
+        if self.inspector_admin is None:
+            return []
+        return [a.id for a in self.accounts if a.id != self.inspector_admin and a.inspector_member]
 
     @property
     def finding_count(self) -> int:
@@ -249,6 +263,9 @@ SANDBOX_EXTERNAL_ID = "sreops-sandbox-external-id"
 # in its fleet's account through IRSA does, so it gets a fleet of its own.
 HOME_ACCOUNT = "123456789012"
 HOME_ENV = "prod"  # its instances' Env tag: the samples' targets (Env: prod) match them without accountRef
+# The organization's security account, Inspector's delegated administrator for the others (no fleet of its own).
+# Not of the form of the generated ids (DOC_ACCOUNT_IDS, then 1000000000NN) nor moto's default account.
+SECURITY_ACCOUNT = "999988887777"
 
 
 def generate_scenario(
@@ -260,11 +277,14 @@ def generate_scenario(
     start_time: datetime | None = None,
     home_instances: int = 12,
     home_findings: int = 60,
+    security_account: bool = True,
 ) -> Scenario:
     """A deterministic fleet: same arguments, same scenario.
 
     `instances` and `findings` (the total over their resources) are those of the `accounts` reached
     through a role; `home_instances` and `home_findings` those of the home account (none: no home fleet).
+    `security_account`: SECURITY_ACCOUNT is listed last (role `sreops`, the same regions, no instances) as the
+    Inspector delegated administrator of all the others.
     """
     rng = random.Random(seed)  # noqa: S311 - reproducible fleet, not security
     envs = ("prod", "staging", "dev")
@@ -310,9 +330,21 @@ def generate_scenario(
         home = _instances(rng, [(HOME_ACCOUNT, r, HOME_ENV) for r in regions], home_instances, first=instances)
         _add_findings(rng, home, home_findings)
         inst_specs += home
+    admin: str | None = None
+    if security_account:
+        # Last, after the home account: accounts[0] stays the samples' prod account.
+        admin = SECURITY_ACCOUNT
+        acct_specs.append(
+            AccountSpec(id=admin, name="security", role_arn=f"arn:aws:iam::{admin}:role/sreops", regions=list(regions))
+        )
     start = start_time or datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     return Scenario(
-        home_account=HOME_ACCOUNT, start_time=start, accounts=acct_specs, instances=inst_specs, resources=resources
+        home_account=HOME_ACCOUNT,
+        start_time=start,
+        accounts=acct_specs,
+        instances=inst_specs,
+        resources=resources,
+        inspector_admin=admin,
     )
 
 

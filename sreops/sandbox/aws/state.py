@@ -47,6 +47,8 @@ class World:
         for acct in scenario.accounts:
             for region in acct.regions:
                 self.inspector[(acct.id, region)] = {t: ("ENABLED", 0.0) for t in acct.inspector_enabled}
+        # when the members were associated with the Inspector delegated administrator (Member.updatedAt)
+        self.members_since = clock.now() - 30 * 86400.0
         self.calls: Counter[tuple[str, str]] = Counter()
         self.active_commands: set[tuple[str, str, str]] = set()
 

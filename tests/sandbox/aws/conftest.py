@@ -32,6 +32,7 @@ REGION = "us-west-2"
 SCAN = "555566667777"  # hand-made account whose findings the Inspector lifecycle tests add and close
 SCAN_ROLE = f"arn:aws:iam::{SCAN}:role/sreops"
 SCAN_LAMBDA = f"arn:aws:lambda:{REGION}:{SCAN}:function:scan-fn"
+OUTSIDER = "246802468024"  # a standalone account: not a member of the Inspector delegated administrator
 
 
 def _hex(n: int) -> str:
@@ -167,11 +168,26 @@ def make_scenario() -> Scenario:
     scan_fn = ResourceSpec(
         id=SCAN_LAMBDA, type="AWS_LAMBDA_FUNCTION", account=SCAN, region=REGION, tags={"Env": "scan"}
     )
+    outsider = AccountSpec(
+        id=OUTSIDER,
+        name="outsider",
+        role_arn=f"arn:aws:iam::{OUTSIDER}:role/sreops",
+        regions=[REGION],
+        inspector_member=False,
+    )
+    outsider_vm = InstanceSpec(
+        id=_hex(500),
+        account=OUTSIDER,
+        region=REGION,
+        tags={"Role": "outside"},
+        findings=[FindingSpec(vulnerability_id="CVE-2025-5000", severity="HIGH", package="glibc")],
+    )
     return Scenario(
         start_time=base.start_time,
-        accounts=[*base.accounts, lab, scan],
-        instances=[*base.instances, *lab_instances(), *scan_instances()],
+        accounts=[*base.accounts, lab, scan, outsider],
+        instances=[*base.instances, *lab_instances(), *scan_instances(), outsider_vm],
         resources=[*base.resources, scan_fn],
+        inspector_admin=base.inspector_admin,  # the generated security account; every other account but OUTSIDER
     )
 
 

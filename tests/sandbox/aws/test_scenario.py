@@ -9,6 +9,7 @@ import pytest
 from sreops.sandbox.aws.scenario import (
     DOC_ACCOUNT_IDS,
     HOME_ACCOUNT,
+    SECURITY_ACCOUNT,
     ScenarioError,
     dump_scenario,
     generate_scenario,
@@ -18,16 +19,19 @@ from sreops.sandbox.aws.scenario import (
 
 def test_default_scenario_shape() -> None:
     """The default demo fleet: 2 accounts reached through a role plus the home account, 2 regions each,
-    40 + 12 instances, missing patches, a few hundred findings."""
+    40 + 12 instances, missing patches, a few hundred findings; last the security account (no instances), the
+    Inspector delegated administrator of the other three."""
     s = generate_scenario()
     assert (
         [a.id for a in s.accounts]
-        == ["111122223333", "444455556666", HOME_ACCOUNT]
-        == [
-            *DOC_ACCOUNT_IDS[:2],
-            s.home_account,
-        ]
+        == ["111122223333", "444455556666", HOME_ACCOUNT, "999988887777"]
+        == [*DOC_ACCOUNT_IDS[:2], s.home_account, SECURITY_ACCOUNT]
     )
+    security = s.accounts[-1]
+    assert (security.name, security.role_arn) == ("security", f"arn:aws:iam::{SECURITY_ACCOUNT}:role/sreops")
+    assert s.inspector_admin == SECURITY_ACCOUNT
+    assert s.inspector_members() == [*DOC_ACCOUNT_IDS[:2], HOME_ACCOUNT]
+    assert not [i for i in s.instances if i.account == SECURITY_ACCOUNT]
     assert all(a.regions == ["us-west-2", "us-east-1"] for a in s.accounts)
     assert len(s.instances) == 40 + 12
     home = [i for i in s.instances if i.account == HOME_ACCOUNT]
@@ -43,8 +47,19 @@ def test_home_fleet_leaves_the_role_reached_fleet_as_it_was() -> None:
     after them and changes none of them."""
     with_home, without = generate_scenario(seed=5), generate_scenario(seed=5, home_instances=0)
     assert [i for i in with_home.instances if i.account != HOME_ACCOUNT] == without.instances
-    assert with_home.accounts[:-1] == without.accounts and with_home.resources == without.resources
-    assert [a.id for a in without.accounts] == list(DOC_ACCOUNT_IDS[:2])
+    assert [a for a in with_home.accounts if a.id != HOME_ACCOUNT] == without.accounts
+    assert with_home.resources == without.resources
+    assert [a.id for a in without.accounts] == [*DOC_ACCOUNT_IDS[:2], SECURITY_ACCOUNT]
+    alone = generate_scenario(seed=5, security_account=False)
+    assert alone.inspector_admin is None and alone.accounts == with_home.accounts[:-1]
+    assert alone.instances == with_home.instances
+
+
+def test_security_account_id_cannot_collide() -> None:
+    """With many accounts (generated ids after the documentation ones) the security account is still apart."""
+    s = generate_scenario(accounts=12, instances=24, findings=24)
+    ids = [a.id for a in s.accounts]
+    assert len(ids) == len(set(ids)) == 12 + 2 and ids[-1] == SECURITY_ACCOUNT and DOC_ACCOUNT_IDS[2] in ids
 
 
 def test_generator_is_deterministic_and_scales() -> None:
@@ -89,6 +104,11 @@ def test_round_trip_through_yaml(tmp_path: Path) -> None:
             "instances: [{id: i-0123456789abcdef0, account: '111111111111', region: us-west-2,"
             " findings: [{vulnerability_id: CVE-2024-1, severity: SEVERE}]}]",
             "instances[0].findings[0].severity",
+        ),
+        (
+            "accounts: [{id: '111111111111', role_arn: 'arn:aws:iam::111111111111:role/r', regions: [us-west-2]}]\n"
+            "inspector_admin: '222222222222'",
+            "inspector_admin '222222222222' is not one of the accounts",
         ),
     ],
 )

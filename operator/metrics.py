@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 RESULTS = ("success", "invalid_spec", "retry", "error")
 COMPLIANCE_STATES = ("compliant", "non_compliant", "unreported")
+FINDING_SEVERITIES = ("critical", "high", "medium", "low", "informational", "suppressed")
 
 
 class OperatorMetrics:
@@ -62,6 +63,49 @@ class OperatorMetrics:
             registry=self.registry,
         )
 
+        self.scan_findings = Gauge(
+            "sreops_scan_findings",
+            "Active findings of a ScanSchedule's last sweep by severity (suppressed: hidden by a suppression).",
+            ["namespace", "schedule", "severity"],
+            registry=self.registry,
+        )
+        self.scan_sweep_duration = Histogram(
+            "sreops_scan_sweep_duration_seconds",
+            "Time one findings sweep took (listing, counting, coverage).",
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+            registry=self.registry,
+        )
+        self.scan_findings_listed = Counter(
+            "sreops_scan_findings_listed_total",
+            "Findings read from Inspector by sweeps (active and recently closed).",
+            ["namespace", "schedule"],
+            registry=self.registry,
+        )
+        self.scan_new_findings = Counter(
+            "sreops_scan_new_findings_total",
+            "Findings first observed since the previous sweep (not suppressed).",
+            ["namespace", "schedule"],
+            registry=self.registry,
+        )
+        self.scan_resolved_findings = Counter(
+            "sreops_scan_resolved_findings_total",
+            "Findings closed since the previous sweep (not suppressed).",
+            ["namespace", "schedule"],
+            registry=self.registry,
+        )
+        self.scan_coverage_gaps = Gauge(
+            "sreops_scan_coverage_gaps",
+            "Resources in a ScanSchedule's scope that Inspector does not scan.",
+            ["namespace", "schedule"],
+            registry=self.registry,
+        )
+        self.scan_last_sweep = Gauge(
+            "sreops_scan_last_sweep_timestamp_seconds",
+            "When a ScanSchedule's last sweep ran (AWS's clock, seconds since the epoch).",
+            ["namespace", "schedule"],
+            registry=self.registry,
+        )
+
     def observe_aws_call(self, service: str, operation: str, code: str) -> None:
         self.aws_calls.labels(service, operation, code).inc()
 
@@ -75,6 +119,20 @@ class OperatorMetrics:
                 self.policy_instances.remove(namespace, policy, state)
         with contextlib.suppress(KeyError):
             self.policy_ready.remove(namespace, policy)
+
+    def forget_schedule(self, namespace: str, schedule: str) -> None:
+        for severity in FINDING_SEVERITIES:
+            with contextlib.suppress(KeyError):
+                self.scan_findings.remove(namespace, schedule, severity)
+        for metric in (
+            self.scan_findings_listed,
+            self.scan_new_findings,
+            self.scan_resolved_findings,
+            self.scan_coverage_gaps,
+            self.scan_last_sweep,
+        ):
+            with contextlib.suppress(KeyError):
+                metric.remove(namespace, schedule)
 
     def serve(self, port: int, host: str = "0.0.0.0") -> WSGIServer:  # noqa: S104 - a pod serves on all interfaces
         server, _thread = start_http_server(port, addr=host, registry=self.registry)

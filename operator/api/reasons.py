@@ -44,6 +44,14 @@ POLICY_NOT_FOUND = "PolicyNotFound"
 WAITING_FOR_POLICY = "WaitingForPolicy"
 ACCOUNT_NOT_IN_POLICY = "AccountNotInPolicy"
 
+# ScanSchedule
+SCANNING = "Scanning"
+ENABLED = "Enabled"
+ENABLING = "Enabling"
+ENABLEMENT_FAILED = "EnablementFailed"
+ABOVE_THRESHOLD = "AboveThreshold"
+BELOW_THRESHOLD = "BelowThreshold"
+
 _AWS = {ACCESS_DENIED, AWS_UNAVAILABLE, AWS_ERROR}
 _ACCOUNT = {ACCOUNT_NOT_FOUND, ACCOUNT_NOT_READY}
 _RUN_END = {SUCCEEDED, FAILED, POLICY_SUSPENDED, COMMAND_REJECTED}
@@ -71,7 +79,9 @@ VOCABULARY: dict[str, dict[str, frozenset[str]]] = {
         "Failed": frozenset({FAILED, POLICY_SUSPENDED, COMMAND_REJECTED}),
     },
     "ScanSchedule": {
-        "Ready": frozenset({SPEC_ACCEPTED, INVALID_SPEC, *_ACCOUNT}),
+        "Ready": frozenset({SCANNING, INVALID_SPEC, ENABLEMENT_FAILED, DELETION_PENDING, *_ACCOUNT, *_AWS}),
+        "ScanningEnabled": frozenset({ENABLED, ENABLING, ENABLEMENT_FAILED, *_ACCOUNT}),
+        "ThresholdExceeded": frozenset({ABOVE_THRESHOLD, BELOW_THRESHOLD}),
     },
     "Notifier": {
         "Ready": frozenset({SPEC_ACCEPTED, INVALID_SPEC, SECRET_NOT_FOUND}),

@@ -22,6 +22,7 @@ from botocore.credentials import RefreshableCredentials
 
 from sreops import __version__
 from sreops.operator.aws.cache import TtlCache
+from sreops.operator.aws.clock import AwsClock
 from sreops.operator.aws.errors import THROTTLING_CODES
 
 USER_AGENT = f"sreops/{__version__}"
@@ -77,6 +78,8 @@ class ClientFactory:
         # The last Access each AWSAccount (by uid) resolved to: its Secret may be deleted before the objects
         # that name it have cleaned up (a namespace deletion removes Secrets at once).
         self._last_access: dict[str, Access] = {}
+        # AWS's time, from the Date of every response (see clock.py).
+        self.clock = AwsClock()
 
     def client(self, service: str, region: str, access: Access = OWN_CREDENTIALS) -> Any:
         key = (access, region, service)
@@ -151,6 +154,8 @@ class ClientFactory:
         events = client.meta.events
 
         def after_call(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+            headers = (parsed.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+            self.clock.observe(headers.get("date"))
             if self._on_call is not None:
                 code = (parsed.get("Error") or {}).get("Code") or "OK"
                 self._on_call(service, model.name, str(code))

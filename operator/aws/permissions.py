@@ -36,7 +36,7 @@ def declared_actions() -> list[str]:
 
 def _load_wrappers() -> None:
     # The declarations live on the wrapper modules; importing them registers everything.
-    from sreops.operator.aws import ec2, ssm_commands, ssm_patching, sts  # noqa: F401, PLC0415
+    from sreops.operator.aws import ec2, inspector, ssm_commands, ssm_patching, sts  # noqa: F401, PLC0415
 
 
 def iam_policy() -> dict[str, Any]:

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
 import kopf
@@ -44,6 +44,8 @@ class Context:
     patch: kopf.Patch
     services: Services
     logger: logging.Logger | logging.LoggerAdapter[Any]
+    # The rest of kopf's keyword arguments (its indexes, by id).
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def settings(self) -> Settings:
@@ -142,9 +144,9 @@ def make_handler(kind: Kind, model: type[M], reconcile: Reconcile, backoff: Wait
     """The kopf handler around `reconcile`: parses the spec, applies the InvalidSpec and waiting contracts,
     counts the result. Plain `def`: kopf runs it in its thread pool, so boto3 calls never block the loop."""
 
-    def handler(*, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **_: Any) -> None:
+    def handler(*, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **kwargs: Any) -> None:
         services: Services = memo["services"]
-        ctx = Context(body=body, patch=patch, services=services, logger=logger)
+        ctx = Context(body=body, patch=patch, services=services, logger=logger, kwargs=kwargs)
         metrics = services.metrics
         result = "error"
         with metrics.reconcile_duration.labels(kind.kind).time():
@@ -242,6 +244,15 @@ def register_reconcile(
         when=waiting_filter,
     )(retry_waiting)
     return handler
+
+
+# Deletion retries back off from a few seconds to five minutes while AWS cannot be reached.
+DELETE_BACKOFF_FIRST = 5.0
+DELETE_BACKOFF_MAX = 300.0
+
+
+def delete_retry_delay(retry: int) -> float:
+    return float(min(DELETE_BACKOFF_FIRST * 2 ** min(retry, 10), DELETE_BACKOFF_MAX))
 
 
 # Retry delays (seconds) by error kind: throttling backs off, an unreachable endpoint waits longer, access

@@ -34,7 +34,7 @@ from sreops.operator.api.reasons import (
 )
 from sreops.operator.api.schedule import next_run
 from sreops.operator.aws.errors import classify, error_message, is_aws_error
-from sreops.operator.controllers.base import Context, raise_for_aws_error, register_reconcile
+from sreops.operator.controllers.base import Context, delete_retry_delay, raise_for_aws_error, register_reconcile
 from sreops.operator.patching.compliance import COMPLIANT, ComplianceCounts, compliant_condition, fleet_compliance
 from sreops.operator.patching.desired import Identity, desired_state
 from sreops.operator.patching.sync import PatchGroupConflictError, remove_placement, sync_placement
@@ -207,14 +207,6 @@ def reconcile(spec: PatchPolicySpec, ctx: Context) -> None:
 
 # -- deletion -----------------------------------------------------------------------------------------------
 
-# Deletion retries back off from a few seconds to five minutes while AWS cannot be reached.
-DELETE_BACKOFF_FIRST = 5.0
-DELETE_BACKOFF_MAX = 300.0
-
-
-def _delete_delay(retry: int) -> float:
-    return float(min(DELETE_BACKOFF_FIRST * 2 ** min(retry, 10), DELETE_BACKOFF_MAX))
-
 
 def _cleanup_placements(
     body: kopf.Body, services: Services, namespace: str
@@ -277,13 +269,13 @@ def _delete_aws_resources(ctx: Context, retry: int) -> None:
             ctx.logger.warning(message)  # the event cannot be posted in a terminating namespace
             return
         ctx.set_condition(READY, "False", exc.reason, f"cannot delete AWS resources yet: {exc.message}")
-        raise kopf.TemporaryError(exc.message, delay=_delete_delay(retry)) from exc
+        raise kopf.TemporaryError(exc.message, delay=delete_retry_delay(retry)) from exc
     except Exception as exc:
         if not is_aws_error(exc):
             raise
         message = f"{doing}: {error_message(exc)}"
         ctx.set_condition(READY, "False", DELETION_PENDING, f"cannot delete AWS resources yet: {message}")
-        raise kopf.TemporaryError(message, delay=_delete_delay(retry)) from exc
+        raise kopf.TemporaryError(message, delay=delete_retry_delay(retry)) from exc
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:

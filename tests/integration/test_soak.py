@@ -205,11 +205,11 @@ def _unconverged(kube: Kube) -> list[str]:
                 wrong.append(f"{label} (still deleting)")
             elif status.get("observedGeneration") != meta["generation"]:
                 wrong.append(f"{label} (generation {meta['generation']} not observed)")
-            elif kind.kind in ("AWSAccount", "PatchPolicy") and ready.get("status") != "True":
+            elif kind.kind in ("AWSAccount", "PatchPolicy", "ScanSchedule") and ready.get("status") != "True":
                 wrong.append(label)
             elif kind.kind == "PatchRun" and not status.get("finishedAt") and not _orphan(kube, obj):
                 wrong.append(f"{label} (not finished)")
-            elif kind.kind in ("ScanSchedule", "Notifier") and ready.get("reason") != "SpecAccepted":
+            elif kind.kind == "Notifier" and ready.get("reason") != "SpecAccepted":
                 wrong.append(label)
     return wrong
 

@@ -30,6 +30,14 @@ def list_objects(api: client.ApiClient, kind: str, namespace: str) -> list[dict[
     return cast(list[dict[str, Any]], cast(dict[str, Any], listing).get("items", []))
 
 
+def list_all(api: client.ApiClient, kind: str, namespaces: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every object of a kind in the watched namespaces (cluster-wide when none are named)."""
+    if namespaces:
+        return [obj for ns in namespaces for obj in list_objects(api, kind, ns)]
+    listing = client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, VERSION, KINDS[kind].plural)
+    return cast(list[dict[str, Any]], cast(dict[str, Any], listing).get("items", []))
+
+
 class SecretMissingError(LookupError):
     """The Secret or its key does not exist; the message names which (never the value)."""
 

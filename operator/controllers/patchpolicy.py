@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -196,10 +195,13 @@ def reconcile(spec: PatchPolicySpec, ctx: Context) -> None:
     regions = ", ".join(f"{p.region} ({p.account_id})" for p in where)
     ctx.set_condition(SYNCED, "True", IN_SYNC, f"baseline, patch group, window, target and task match in {regions}")
     _report_compliance(spec, ctx, where)
+    # In AWS's clock (aws/clock.py): the maintenance window opens by it.
     ctx.patch.status["nextRunTime"] = (
         None
         if spec.suspend
-        else next_run(spec.schedule.cron, spec.schedule.timezone, datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        else next_run(spec.schedule.cron, spec.schedule.timezone, ctx.services.aws.clock.now()).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
     )
     ctx.set_condition(READY, "True", reasons.SYNCED, f"in sync in {len(where)} account x region placement(s)")
     ctx.services.metrics.policy_ready.labels(ctx.namespace, ctx.name).set(1)

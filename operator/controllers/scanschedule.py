@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from sreops.operator.accounts import AccountNotReadyError, Placement, placements
@@ -58,6 +59,7 @@ from sreops.operator.controllers.base import (
     raise_for_aws_error,
     register_reconcile,
 )
+from sreops.operator.kube import list_all
 from sreops.operator.scanning import enablement, suppressions
 from sreops.operator.scanning.coverage import CoverageTally
 from sreops.operator.scanning.enablement import Peer
@@ -114,6 +116,19 @@ def _peers(kwargs: Mapping[str, Any], uid: str, account: str, region: str) -> li
         for peer_uid, wanted, claimed in index.get((account, region), [])
         if peer_uid != uid
     ]
+
+
+def _peers_now(ctx: Context) -> dict[tuple[str, str], list[Peer]]:
+    """Every other schedule's record, read from the API now: a deletion must not miss a peer whose status the
+    index (fed by the watch) has not seen yet."""
+    found: dict[tuple[str, str], list[Peer]] = {}
+    for obj in list_all(ctx.services.kube, KIND.kind, ctx.settings.namespaces):
+        uid = str((obj.get("metadata") or {}).get("uid", ""))
+        if uid == ctx.uid or (obj.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        for key, (_, wanted, claimed) in (_index(uid=uid, status=obj.get("status")) or {}).items():
+            found.setdefault(key, []).append(Peer(uid, frozenset(wanted), frozenset(claimed)))
+    return found
 
 
 def _inspector(services: Services, placement: Placement) -> Any:
@@ -405,6 +420,7 @@ def _release(ctx: Context, retry: int) -> None:
     doing = "finding the account"
     try:
         where = {p.region: p for p in _cleanup_placements(ctx.body, ctx.services, ctx.namespace)}
+        peers = _peers_now(ctx)
         for (account, region), types in claimed.items():
             placement = where.get(region)
             if placement is None:
@@ -412,10 +428,13 @@ def _release(ctx: Context, retry: int) -> None:
             doing = f"disabling scanning in {region} of account {account}"
             client = _inspector(ctx.services, placement)
             states = inspector.account_states(client, [account]).states.get(account, {})
-            release = enablement.to_release(types, states, _peers(ctx.kwargs, ctx.uid, account, region))
+            release = enablement.to_release(types, states, peers.get((account, region), []))
             if release:
                 inspector.disable(client, [account], release)
                 ctx.logger.info("disabled %s in %s of account %s", ", ".join(release), region, account)
+    except ApiException as exc:  # listing the other schedules: the API is busy or restarting
+        message = f"listing ScanSchedules: {exc.status} {exc.reason}"
+        raise kopf.TemporaryError(message, delay=delete_retry_delay(retry)) from exc
     except (SpecError, ValidationError) as exc:
         kopf.warn(ctx.body, reason="CleanupSkipped", message=f"Inspector scanning left as it is: {exc}")
     except AccountNotReadyError as exc:

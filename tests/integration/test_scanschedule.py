@@ -19,7 +19,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from sreops.operator.api import GROUP, VERSION
-from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID
+from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID, SECURITY_ACCOUNT
 from sreops.sandbox.kube.server import KubeServer
 from sreops.sandbox.processes import start_aws_standin
 from sreops.sandbox.seed import ensure_namespace, install_crds
@@ -32,6 +32,8 @@ PROD = "111122223333"
 PROD_ROLE = f"arn:aws:iam::{PROD}:role/sreops"
 STAGING = "444455556666"
 STAGING_ROLE = f"arn:aws:iam::{STAGING}:role/sreops"
+SECURITY = SECURITY_ACCOUNT  # Inspector's delegated administrator for the other accounts
+SECURITY_ROLE = f"arn:aws:iam::{SECURITY}:role/sreops"
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")
 RANK = {s: n for n, s in enumerate(SEVERITIES)} | {"UNTRIAGED": len(SEVERITIES)}
 HOURLY = {"cron": "0 * * * *", "timezone": "UTC"}
@@ -58,6 +60,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     try:
         _account(kube, NS, "prod", PROD_ROLE, SANDBOX_EXTERNAL_ID)
         _account(kube, NS, "staging", STAGING_ROLE)
+        _account(kube, NS, "security", SECURITY_ROLE)
         yield Env(kube, aws, operator, workdir)
     finally:
         operator.stop()
@@ -139,7 +142,7 @@ def _events(kube: Kube, name: str, reason: str) -> list[Any]:
 def _inspector(aws: Aws, region: str, account: str = PROD) -> Any:
     if account == PROD:
         return aws.client("inspector2", region, PROD_ROLE, SANDBOX_EXTERNAL_ID)
-    return aws.client("inspector2", region, STAGING_ROLE)
+    return aws.client("inspector2", region, f"arn:aws:iam::{account}:role/sreops")
 
 
 def _states(aws: Aws, region: str, account: str) -> dict[str, str]:
@@ -148,15 +151,17 @@ def _states(aws: Aws, region: str, account: str) -> dict[str, str]:
     return {keys[k]: v["status"] for k, v in answer["resourceState"].items()}
 
 
-def _listing(aws: Aws, region: str, status: str = "ACTIVE", **criteria: Any) -> list[dict[str, Any]]:
-    """An independent listing: boto3's own paginator over the stand-in."""
+def _listing(
+    aws: Aws, region: str, status: str = "ACTIVE", account: str = PROD, **criteria: Any
+) -> list[dict[str, Any]]:
+    """An independent listing: boto3's own paginator over the stand-in, as the account itself."""
     flt = {
         "findingStatus": [{"comparison": "EQUALS", "value": status}],
-        "awsAccountId": [{"comparison": "EQUALS", "value": PROD}],
+        "awsAccountId": [{"comparison": "EQUALS", "value": account}],
         "resourceType": [{"comparison": "EQUALS", "value": "AWS_EC2_INSTANCE"}],
         **criteria,
     }
-    pages = _inspector(aws, region).get_paginator("list_findings").paginate(filterCriteria=flt)
+    pages = _inspector(aws, region, account).get_paginator("list_findings").paginate(filterCriteria=flt)
     return [f for page in pages for f in page["findings"]]
 
 
@@ -206,7 +211,7 @@ def test_enablement_turns_on_only_what_is_off_and_gives_back_only_that(env: Env)
     assert (target["account"], target["region"]) == (STAGING, region)
     assert sorted(target["enabledBySreops"]) == ["ECR", "LAMBDA"] and target["alreadyEnabled"] == ["EC2"]
     assert _condition(status)["status"] == "True"
-    assert _events(kube, "enable-a", "ScanningEnabled")
+    wait_for(lambda: _events(kube, "enable-a", "ScanningEnabled"))  # kopf posts events in the background
 
     _schedule(kube, "enable-b", **spec, resourceTypes=["ECR"])
     status_b = _swept(kube, "enable-b")
@@ -329,7 +334,7 @@ def test_new_and_resolved_across_two_sweeps_when_a_run_installs_the_fixing_patch
     total = lambda s: sum(v for k, v in s["findings"].items() if k != "suppressed")  # noqa: E731
     assert total(second) == total(first) + 1 - len(closed)
     assert any(t["vulnerabilityId"] == "CVE-2026-0001" for t in second["topFindings"])
-    assert _events(kube, "changes", "NewFindings") and _events(kube, "changes", "FindingsResolved")
+    wait_for(lambda: _events(kube, "changes", "NewFindings") and _events(kube, "changes", "FindingsResolved"))
     kube.custom.delete_namespaced_custom_object(GROUP, VERSION, NS, "patchpolicies", "db-patch")
     wait_for(lambda: not _get(kube, "db-patch", plural="patchpolicies"), timeout=40)
     _delete(kube, "changes")
@@ -363,6 +368,8 @@ def test_a_suppression_counts_again_once_it_expires(env: Env) -> None:
     ]
     _scan_now(kube, "expiry", "again")  # a later sweep does not report the expiry again
     wait_for(lambda: "again" in (_status(kube, "expiry").get("scanNowHandled") or []))
+    wait_for(lambda: _events(kube, "expiry", "SuppressionExpired"))
+    time.sleep(1)  # a second event, if there were one, would have been posted by now
     assert len(_events(kube, "expiry", "SuppressionExpired")) == 1
     _delete(kube, "expiry")
 
@@ -388,6 +395,26 @@ def test_scan_now_sweeps_once_per_value_also_across_a_restart(env: Env) -> None:
     wait_for(lambda: "v2" in (_status(kube, "on-demand").get("scanNowHandled") or []))
     assert _list_findings_calls(aws) > after_v1
     _delete(kube, "on-demand")
+
+
+def test_a_delegated_administrator_sweeps_its_member_accounts(env: Env) -> None:
+    """Through the security account (Inspector's delegated administrator), one schedule sweeps two members:
+    counts per member equal what each member lists itself, and their scanning is kept on from there."""
+    kube, aws = env.kube, env.aws
+    region = "us-west-2"
+    _schedule(kube, "org", accountRef={"name": "security"}, regions=[region], memberAccounts=[PROD, STAGING])
+    status = _swept(kube, "org")
+    by_member = {m["account"]: m for m in status["memberAccounts"]}
+    assert set(by_member) == {PROD, STAGING}
+    for member in (PROD, STAGING):
+        expected = _counts(_listing(aws, region, account=member))
+        assert {k: v for k, v in by_member[member].items() if k != "account"} == expected
+    total = {k: sum(m[k] for m in by_member.values()) for k in status["findings"]}
+    assert status["findings"] == total
+    assert {t["account"] for t in status["targets"]} == {SECURITY, PROD, STAGING}
+    assert {t["account"] for t in status["topFindings"]} <= {PROD, STAGING}
+    assert _condition(status, "ScanningEnabled")["status"] == "True"
+    _delete(kube, "org")
 
 
 def test_a_schedule_applied_before_its_account_becomes_ready_once_it_exists(env: Env) -> None:

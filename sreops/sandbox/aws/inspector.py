@@ -23,6 +23,8 @@ from .state import Ctx, World
 Handler = Callable[[World, Ctx, Params], dict[str, Any]]
 
 TRANSITION_S = 3.0  # ENABLING → ENABLED, DISABLING → DISABLED
+# ListFindings takes at most 10 filters per filterCriteria field (the API reference: FilterCriteria).
+MAX_FILTERS_PER_FIELD = 10
 _TYPES = {"EC2": "ec2", "ECR": "ecr", "LAMBDA": "lambda", "LAMBDA_CODE": "lambdaCode"}
 _RESOURCE_TO_TYPE = {
     "AWS_EC2_INSTANCE": "EC2",
@@ -301,8 +303,8 @@ def _finding_filters(criteria: object) -> tuple[list[Pred], list[tuple[str, list
     preds: list[Pred] = []
     indexable: list[tuple[str, list[str]]] = []
     for name, filters in criteria.items():
-        if not isinstance(filters, list) or not 1 <= len(filters) <= 20:
-            raise _invalid(f"filterCriteria.{name} must hold 1 to 20 filters")
+        if not isinstance(filters, list) or not 1 <= len(filters) <= MAX_FILTERS_PER_FIELD:
+            raise _invalid(f"filterCriteria.{name} must hold 1 to {MAX_FILTERS_PER_FIELD} filters")
         if name in _STRING_FIELDS:
             preds.append(_string_pred(name, filters, _STRING_FIELDS[name]))
             if name in _INDEXED and all(f.get("comparison") == "EQUALS" for f in filters):

@@ -156,3 +156,13 @@ def test_aggregations(client: ClientFactory, sandbox: AwsSandbox) -> None:
     assert agg["severityCounts"]["all"] == len(active)
     per_instance = insp.list_finding_aggregations(aggregationType="AWS_EC2_INSTANCE")["responses"]
     assert sum(r["ec2InstanceAggregation"]["severityCounts"]["all"] for r in per_instance) == len(active)
+
+
+def test_at_most_ten_filters_per_field(client: ClientFactory) -> None:
+    """Inspector's FilterCriteria lists hold 1 to 10 filters each; 11 is a 400 ValidationException."""
+    insp = client("inspector2", account=PROD)
+    ids = [{"comparison": "EQUALS", "value": f"i-{n:017x}"} for n in range(11)]
+    insp.list_findings(filterCriteria={"resourceId": ids[:10]})
+    with pytest.raises(ClientError) as e:
+        insp.list_findings(filterCriteria={"resourceId": ids})
+    assert e.value.response["Error"]["Code"] == "ValidationException"

@@ -397,6 +397,25 @@ def test_scan_now_sweeps_once_per_value_also_across_a_restart(env: Env) -> None:
     _delete(kube, "on-demand")
 
 
+def test_sweeps_follow_the_schedule_in_aws_clock(env: Env) -> None:
+    """Hourly: nextScanTime is the next full hour of AWS's (simulated) clock; moving that clock past it sweeps
+    once, and the next one is an hour later."""
+    kube, aws = env.kube, env.aws
+    _schedule(kube, "hourly", regions=["us-west-2"])
+    first = _swept(kube, "hourly")
+    last = datetime.fromisoformat(first["lastScanTime"].replace("Z", "+00:00"))
+    expected_next = last.replace(minute=0, second=0) + timedelta(hours=1)
+    assert first["nextScanTime"] == expected_next.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert abs((last - _sim_now(aws)).total_seconds()) < 5
+    time.sleep(3)
+    assert _status(kube, "hourly")["lastScanTime"] == first["lastScanTime"]  # not due yet
+    aws.advance(f"{int((expected_next - _sim_now(aws)).total_seconds()) + 60}s")
+    second = _swept(kube, "hourly", after=first["lastScanTime"])
+    assert second["lastScanTime"] >= first["nextScanTime"]
+    assert second["nextScanTime"] == (expected_next + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _delete(kube, "hourly")
+
+
 def test_a_delegated_administrator_sweeps_its_member_accounts(env: Env) -> None:
     """Through the security account (Inspector's delegated administrator), one schedule sweeps two members:
     counts per member equal what each member lists itself, and their scanning is kept on from there."""

@@ -274,13 +274,14 @@ def _first_page(env: dict[str, str]) -> tuple[list[dict[str, Any]], datetime]:
 
 
 def _limits_status() -> dict[str, int]:
-    """Bytes of each field the sweep writes, at the schema's limits: 100 member accounts, 10 top findings
-    with 200-character titles on ECR image resources, 20 resources not scanned, 20 expired suppressions
-    whose resource is as long as the spec allows (2,048 characters), 6-digit counts."""
+    """Bytes of each field the sweep writes, at the status's limits: MAX_STATUS_MEMBERS member accounts, 10 top
+    findings with the longest titles kept on ECR image resources, MAX_NOT_SCANNED resources not scanned,
+    MAX_EXPIRED_SUPPRESSIONS expired suppressions whose resource is as long as status keeps, 6-digit counts."""
     from sreops.operator.api.scanschedule import (  # noqa: PLC0415
         MAX_EXPIRED_SUPPRESSIONS,
-        MAX_MEMBER_ACCOUNTS,
         MAX_NOT_SCANNED,
+        MAX_RESOURCE,
+        MAX_STATUS_MEMBERS,
         MAX_TITLE,
         MAX_TOP_FINDINGS,
         Coverage,
@@ -317,10 +318,12 @@ def _limits_status() -> dict[str, int]:
             not_scanned=[NotScanned(resource=image, reason="UNSUPPORTED_MEDIA_TYPE")] * MAX_NOT_SCANNED,
         ).to_wire(),
         "memberAccounts": [
-            MemberFindings(account=f"{100000000000 + n}", **counts).to_wire() for n in range(MAX_MEMBER_ACCOUNTS)
+            MemberFindings(account=f"{100000000000 + n}", **counts).to_wire() for n in range(MAX_STATUS_MEMBERS)
         ],
         "expiredSuppressions": [
-            ExpiredSuppression(vulnerability_id="CVE-2025-1234567", resource="r" * 2048, expires="2026-01-01").to_wire()
+            ExpiredSuppression(
+                vulnerability_id="CVE-2025-1234567", resource="r" * MAX_RESOURCE, expires="2026-01-01"
+            ).to_wire()
         ]
         * MAX_EXPIRED_SUPPRESSIONS,
     }

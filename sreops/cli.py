@@ -54,7 +54,17 @@ STANDINS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _standin_runner(module_name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        result: int = importlib.import_module(module_name).run(args)
+        return result
+
+    return run
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser. With `argv`, a stand-in's own arguments (and its imports: moto takes seconds) are added only
+    when `argv` names it; without, all are."""
     parser = argparse.ArgumentParser(
         prog="sreops",
         description="SRE operations assistant: patch and scan EC2 fleets through a Kubernetes operator.",
@@ -111,17 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--no-samples", action="store_true", help="do not apply crds/samples/")
     sandbox.set_defaults(func=_sandbox)
     parts = sandbox.add_subparsers(dest="part", metavar="PART")
+    words = list(argv) if argv is not None else ["sandbox", *STANDINS]
+    chosen = words[words.index("sandbox") + 1 :] if "sandbox" in words else []
     for name, (module_name, help_text) in STANDINS.items():
-        module = importlib.import_module(module_name)
         sub = parts.add_parser(name, help=f"run only {help_text}", description=f"Run only {help_text}.")
-        module.add_arguments(sub)
-        run: Callable[[argparse.Namespace], int] = module.run
-        sub.set_defaults(func=run)
+        if name in chosen:
+            importlib.import_module(module_name).add_arguments(sub)
+        sub.set_defaults(func=_standin_runner(module_name))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(words).parse_args(words)
     result: int = args.func(args)
     return result
 

@@ -15,10 +15,20 @@ SeverityLevel = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"]
 # Most severe first; the index orders findings and compares them with a threshold.
 SEVERITY_ORDER: tuple[SeverityLevel, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")
 MAX_TOP_FINDINGS = 10
-MAX_NOT_SCANNED = 20
 MAX_MEMBER_ACCOUNTS = 100  # inspector2 Enable takes 100 account ids per call
-MAX_EXPIRED_SUPPRESSIONS = 20
-MAX_TITLE = 200  # keeps topFindings (and so the status) small whatever Inspector's titles are
+# What status holds is capped so that, at every limit at once, it stays under 16 KiB (tests/unit/test_scanning.py).
+MAX_NOT_SCANNED = 10
+MAX_STATUS_MEMBERS = 20  # the members with the most severe findings
+MAX_EXPIRED_SUPPRESSIONS = 5
+MAX_TITLE = 120
+MAX_RESOURCE = 200  # longer resource ids (rare: ECR images of long repository names) are cut with "…"
+MAX_STATUS_BYTES = 16 * 1024
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 ACCOUNT_ID_PATTERN = r"^\d{12}$"
 
 
@@ -136,9 +146,7 @@ class ScanScheduleStatus(BaseStatus):
     top_findings: Annotated[list[TopFinding], Field(max_length=MAX_TOP_FINDINGS)] = Field(default_factory=list)
     coverage: Coverage | None = None
     targets: list[ScanTarget] = Field(default_factory=list)
-    member_accounts: Annotated[list[MemberFindings], Field(max_length=MAX_MEMBER_ACCOUNTS)] = Field(
-        default_factory=list
-    )
+    member_accounts: Annotated[list[MemberFindings], Field(max_length=MAX_STATUS_MEMBERS)] = Field(default_factory=list)
     expired_suppressions: Annotated[list[ExpiredSuppression], Field(max_length=MAX_EXPIRED_SUPPRESSIONS)] = Field(
         default_factory=list
     )

@@ -19,6 +19,7 @@ before the patch sweeps again and records it then.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Mapping
@@ -73,7 +74,9 @@ SCANNING_ENABLED = "ScanningEnabled"
 THRESHOLD_EXCEEDED = "ThresholdExceeded"
 SCAN_NOW_ANNOTATION = "sreops.io/scan-now"
 SCAN_NOW_KEPT = 20
-MAX_SCAN_NOW_VALUE = 256
+# A value longer than this is remembered by its digest (status stays small).
+MAX_SCAN_NOW_VALUE = 64
+MAX_MESSAGE = 500
 ENABLEMENT_INDEX = "scan_enablement"
 # While Inspector is still ENABLING a type (AWS takes seconds to minutes), look again this often.
 ENABLING_RECHECK_SECONDS = 5.0
@@ -146,11 +149,13 @@ def _accounts(spec: ScanScheduleSpec, placement: Placement) -> list[str]:
 def scan_now_request(body: Mapping[str, Any]) -> str | None:
     """The current scan-now value if it has not been swept for yet."""
     annotations = (body.get("metadata") or {}).get("annotations") or {}
-    value = str(annotations.get(SCAN_NOW_ANNOTATION) or "")[:MAX_SCAN_NOW_VALUE]
-    handled = _status(body).get("scanNowHandled") or []
-    if not value.strip() or value in handled:
+    value = str(annotations.get(SCAN_NOW_ANNOTATION) or "")
+    if not value.strip():
         return None
-    return value
+    if len(value) > MAX_SCAN_NOW_VALUE:
+        value = "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+    handled = _status(body).get("scanNowHandled") or []
+    return None if value in handled else value
 
 
 def sweep_due(spec: ScanScheduleSpec, body: Mapping[str, Any], now: datetime) -> str | None:
@@ -255,10 +260,10 @@ def _report_enablement(ctx: Context, result: EnablementResult) -> None:
     for change in result.turned_off:
         kopf.event(ctx.body, type="Normal", reason="ScanningDisabled", message=f"disabled {change} (no longer wanted)")
     if result.failed:
-        ctx.set_condition(SCANNING_ENABLED, "False", ENABLEMENT_FAILED, "; ".join(result.failed)[:1000])
+        ctx.set_condition(SCANNING_ENABLED, "False", ENABLEMENT_FAILED, "; ".join(result.failed)[:MAX_MESSAGE])
     elif result.pending:
         ctx.set_condition(
-            SCANNING_ENABLED, "False", ENABLING, f"Inspector is enabling {', '.join(result.pending)}"[:1000]
+            SCANNING_ENABLED, "False", ENABLING, f"Inspector is enabling {', '.join(result.pending)}"[:MAX_MESSAGE]
         )
     else:
         ctx.set_condition(SCANNING_ENABLED, "True", ENABLED, _enablement_message(result))
@@ -393,7 +398,7 @@ def reconcile(spec: ScanScheduleSpec, ctx: Context) -> None:
     else:
         ctx.patch.status["nextScanTime"] = _rfc3339(next_run(spec.schedule.cron, spec.schedule.timezone, last))
     if enabled.failed:
-        ctx.set_condition(READY, "False", ENABLEMENT_FAILED, "; ".join(enabled.failed)[:1000])
+        ctx.set_condition(READY, "False", ENABLEMENT_FAILED, "; ".join(enabled.failed)[:MAX_MESSAGE])
     else:
         schedule = "scheduled sweeps suspended" if spec.suspend else f"sweeping on {spec.schedule.cron}"
         ctx.set_condition(READY, "True", SCANNING, f"{schedule} in {len(where)} account x region placement(s)")

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sreops.operator.api.scanschedule import MAX_NOT_SCANNED, Coverage, NotScanned
+from sreops.operator.api.scanschedule import MAX_NOT_SCANNED, MAX_RESOURCE, Coverage, NotScanned, clip
 from sreops.operator.scanning.scope import Scope, coverage_tags
 
 
@@ -27,7 +27,9 @@ class CoverageTally:
                 self.scanned += 1
             elif len(self.not_scanned) < MAX_NOT_SCANNED:
                 reason = str(status.get("reason") or status.get("statusCode") or "UNKNOWN")
-                self.not_scanned.append(NotScanned(resource=str(resource.get("resourceId", "")), reason=reason))
+                self.not_scanned.append(
+                    NotScanned(resource=clip(str(resource.get("resourceId", "")), MAX_RESOURCE), reason=reason[:64])
+                )
 
     @property
     def gaps(self) -> int:

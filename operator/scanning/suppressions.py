@@ -10,7 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
-from sreops.operator.api.scanschedule import ExpiredSuppression, Suppression
+from sreops.operator.api.scanschedule import MAX_RESOURCE, ExpiredSuppression, Suppression, clip
+
+
+def _expired(s: Suppression) -> ExpiredSuppression:
+    resource = clip(s.resource, MAX_RESOURCE) if s.resource else None
+    return ExpiredSuppression(vulnerability_id=s.vulnerability_id, resource=resource, expires=str(s.expires))
 
 
 def expiry(day: date) -> datetime:
@@ -33,9 +38,7 @@ def at(suppressions: Sequence[Suppression], when: datetime) -> tuple[ActiveSuppr
     expired: list[ExpiredSuppression] = []
     for s in suppressions:
         if s.expires is not None and when >= expiry(s.expires):
-            expired.append(
-                ExpiredSuppression(vulnerability_id=s.vulnerability_id, resource=s.resource, expires=str(s.expires))
-            )
+            expired.append(_expired(s))
             continue
         active.setdefault(s.vulnerability_id, set()).add(s.resource)
     return ActiveSuppressions({k: frozenset(v) for k, v in active.items()}), expired
@@ -51,7 +54,5 @@ def newly_expired(
             continue
         ends = expiry(s.expires)
         if ends <= now and (previous is None or ends > previous):
-            out.append(
-                ExpiredSuppression(vulnerability_id=s.vulnerability_id, resource=s.resource, expires=str(s.expires))
-            )
+            out.append(_expired(s))
     return out

@@ -19,12 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sreops.operator.api.scanschedule import (
+    MAX_RESOURCE,
+    MAX_STATUS_MEMBERS,
     MAX_TITLE,
     MAX_TOP_FINDINGS,
     SEVERITY_ORDER,
     FindingCounts,
     MemberFindings,
     TopFinding,
+    clip,
 )
 from sreops.operator.scanning.scope import Scope, finding_tags
 from sreops.operator.scanning.suppressions import ActiveSuppressions
@@ -32,6 +35,7 @@ from sreops.operator.scanning.suppressions import ActiveSuppressions
 # Inspector's severities → status.findings keys; UNTRIAGED (no score yet) counts as informational.
 SEVERITY_KEY = {s: s.lower() for s in SEVERITY_ORDER} | {"UNTRIAGED": "informational"}
 RANK = {s: n for n, s in enumerate(SEVERITY_ORDER)} | {"UNTRIAGED": len(SEVERITY_ORDER)}
+MAX_VULNERABILITY_ID = 64
 COUNT_KEYS = ("critical", "high", "medium", "low", "informational", "suppressed")
 
 
@@ -117,7 +121,14 @@ class Tally:
         return FindingCounts(**self.new)
 
     def member_counts(self) -> list[MemberFindings]:
-        return [MemberFindings(account=a, **c) for a, c in sorted(self.members.items())]
+        """The MAX_STATUS_MEMBERS members with the most severe findings, most affected first."""
+
+        def weight(item: tuple[str, dict[str, int]]) -> tuple[int, ...]:
+            account, c = item
+            return (*(-c[k] for k in COUNT_KEYS[:5]), int(account) if account.isdigit() else 0)
+
+        ranked = sorted(self.members.items(), key=weight)[:MAX_STATUS_MEMBERS]
+        return [MemberFindings(account=a, **c) for a, c in ranked]
 
     @property
     def new_total(self) -> int:
@@ -141,10 +152,10 @@ def _invert(text: str) -> tuple[int, ...]:
 
 def _summary(finding: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "vulnerabilityId": vulnerability_id(finding),
+        "vulnerabilityId": clip(vulnerability_id(finding), MAX_VULNERABILITY_ID),
         "severity": str(finding.get("severity", "")),
-        "resource": resource_id(finding),
-        "title": str(finding.get("title") or "")[:MAX_TITLE],
+        "resource": clip(resource_id(finding), MAX_RESOURCE),
+        "title": clip(str(finding.get("title") or ""), MAX_TITLE),
     }
     first = finding.get("firstObservedAt")
     if first is not None:

@@ -4,14 +4,22 @@ and when a sweep is due."""
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sreops.operator.api import ScanScheduleSpec, parse_spec
-from sreops.operator.api.scanschedule import Suppression
-from sreops.operator.controllers.scanschedule import scan_now_request, sweep_due
+from sreops.operator.api.scanschedule import (
+    MAX_EXPIRED_SUPPRESSIONS,
+    MAX_NOT_SCANNED,
+    MAX_STATUS_BYTES,
+    MAX_STATUS_MEMBERS,
+    Suppression,
+)
+from sreops.operator.controllers.scanschedule import SCAN_NOW_KEPT, scan_now_request, sweep_due
 from sreops.operator.scanning import enablement, suppressions
+from sreops.operator.scanning.coverage import CoverageTally
 from sreops.operator.scanning.enablement import Peer
 from sreops.operator.scanning.scope import Scope
 from sreops.operator.scanning.sweep import RANK, Tally, Window, tally_active, tally_resolved
@@ -153,9 +161,10 @@ def test_first_sweep_counts_nothing_new_and_members_are_counted_apart() -> None:
     active, _ = suppressions.at([], T0)
     tally_active(tally, findings, Scope.of(spec, "999988887777"), active, Window(None, T0), True)
     assert tally.new_total == 0
+    # Most affected first (by critical, then high, ...).
     assert [(m.account, m.high, m.critical) for m in tally.member_counts()] == [
-        ("111122223333", 1, 0),
         ("444455556666", 0, 1),
+        ("111122223333", 1, 0),
     ]
     assert tally.at_or_above("HIGH") == {"critical": 1, "high": 1}
     assert tally.at_or_above("CRITICAL") == {"critical": 1}
@@ -223,7 +232,60 @@ def test_sweep_due_first_schedule_scan_now_and_suspend() -> None:
     asked = _body(swept, {"sreops.io/scan-now": "x1"})
     assert sweep_due(spec, asked, T0) == "scan-now" and scan_now_request(asked) == "x1"
     handled = _body({**swept, "scanNowHandled": ["x1"]}, {"sreops.io/scan-now": "x1"})
+    long_value = "y" * 100  # remembered by its digest
+    digest = scan_now_request(_body(swept, {"sreops.io/scan-now": long_value}))
+    assert digest is not None and digest.startswith("sha256:") and len(digest) == 23
+    assert scan_now_request(_body({"scanNowHandled": [digest]}, {"sreops.io/scan-now": long_value})) is None
     assert sweep_due(spec, handled, T0) is None and scan_now_request(handled) is None
     suspended = _spec(suspend=True)
     assert sweep_due(suspended, _body(swept), T0 + timedelta(days=1)) is None
     assert sweep_due(suspended, _body(swept, {"sreops.io/scan-now": "x2"}), T0) == "scan-now"
+
+
+def test_status_stays_under_16_kib_at_every_limit_at_once() -> None:
+    """The largest status a sweep can write: 6-digit counts, 10 top findings and 10 coverage gaps on resources
+    cut to MAX_RESOURCE, 20 members, 5 expired suppressions on 2,048-character resources, 20 scan-now values."""
+    long_id = "arn:aws:ecr:us-west-2:111122223333:repository/" + "r" * 2048
+    tally = Tally()
+    members = [f"{100000000000 + n}" for n in range(100)]
+    for n in range(2_000):
+        f = _finding(n, "CRITICAL", resource=long_id + str(n), title="t" * 5000, account=members[n % 100])
+        f["packageVulnerabilityDetails"]["vulnerabilityId"] = "CVE-2025-" + "9" * 119
+        tally.add_active(f, suppressed=False, is_new=True, track_members=True)
+    for key in tally.counts:
+        tally.counts[key] = tally.new[key] = 999_999
+    covered = CoverageTally()
+    gap = {"resourceId": long_id, "scanStatus": {"statusCode": "INACTIVE", "reason": "R" * 300}}
+    covered.add([gap] * 50, Scope.of(_spec(), "111122223333"))
+    spec = [Suppression(vulnerability_id="CVE-" + "1" * 124, resource="x" * 2048, reason="r", expires=date(2026, 1, 1))]
+    _, expired = suppressions.at(spec * 50, T0)
+    status = {
+        "observedGeneration": 999_999,
+        "conditions": [
+            {
+                "type": t,
+                "status": "False",
+                "reason": "EnablementFailed",
+                "message": "m" * 500,
+                "observedGeneration": 1,
+                "lastTransitionTime": "2026-01-05T12:00:00Z",
+            }
+            for t in ("Ready", "ScanningEnabled", "ThresholdExceeded")
+        ],
+        "lastScanTime": "2026-01-05T12:00:00Z",
+        "nextScanTime": "2026-01-05T13:00:00Z",
+        "findings": tally.findings().to_wire(),
+        "newSinceLastScan": 999_999,
+        "resolvedSinceLastScan": 999_999,
+        "newBySeverity": tally.new_by_severity().to_wire(),
+        "topFindings": [t.to_wire() for t in tally.top()],
+        "coverage": covered.to_status().to_wire(),
+        "memberAccounts": [m.to_wire() for m in tally.member_counts()],
+        "expiredSuppressions": [e.to_wire() for e in expired[:MAX_EXPIRED_SUPPRESSIONS]],
+        "scanNowHandled": [scan_now_request(_body(annotations={"sreops.io/scan-now": "v" * 300}))] * SCAN_NOW_KEPT,
+    }
+    assert len(status["memberAccounts"]) == MAX_STATUS_MEMBERS
+    assert len(status["coverage"]["notScanned"]) == MAX_NOT_SCANNED
+    parts = {k: len(json.dumps(v, separators=(",", ":"))) for k, v in status.items()}
+    size = len(json.dumps(status, separators=(",", ":")).encode())
+    assert size < MAX_STATUS_BYTES, parts

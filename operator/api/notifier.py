@@ -13,14 +13,19 @@ from sreops.operator.api.status import BaseStatus
 ReportedKind = Literal["AWSAccount", "PatchPolicy", "PatchRun", "ScanSchedule"]
 EventType = Literal[
     "RunStarted",
-    "RunFailed",
+    "RunProgress",
     "RunSucceeded",
+    "RunFailed",
     "ComplianceChanged",
     "NewFindings",
     "ThresholdExceeded",
+    "FindingsResolved",
+    "SuppressionExpired",
     "InvalidSpec",
+    "AccountAccessLost",
     "NotReady",
 ]
+EVENT_TYPES: tuple[EventType, ...] = EventType.__args__  # type: ignore[attr-defined]
 CHANNEL_PATTERN = r"^#?[a-z0-9][a-z0-9._-]*$|^[CGD][A-Z0-9]{8,}$"
 
 

@@ -1,0 +1,80 @@
+"""What a Notifier sends next: unsettled events of selected resources, singles within the rate limit, the rest
+folded into one digest; a burst of 500 is all delivered, none twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sreops.operator.api import NotifierSpec, parse_spec
+from sreops.operator.notify.ledger import Entry, Ledger
+from sreops.operator.notify.plan import RateLimiter, all_keys, batch, digest_lines, due
+
+
+def _notifier(**spec: Any) -> NotifierSpec:
+    return parse_spec(NotifierSpec, {"slack": {"channel": "#sre", "tokenSecretRef": {"name": "s", "key": "t"}}, **spec})
+
+
+def _failed_run(n: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "kind": "PatchRun",
+        "metadata": {"name": f"run-{n}", "namespace": "prod", "uid": f"u-{n}", "labels": labels or {}},
+        "status": {
+            "startedAt": "t0",
+            "finishedAt": "t1",
+            "conditions": [{"type": "Failed", "status": "True", "reason": "Failed", "lastTransitionTime": "t1"}],
+        },
+    }
+
+
+def test_baseline_then_only_new_events_are_due() -> None:
+    spec = _notifier(events=["RunFailed"])
+    old = [_failed_run(n) for n in range(3)]
+    ledger = Ledger()
+    ledger.baseline(all_keys(spec, old), "t")
+    assert due(spec, old, ledger) == []
+    new = _failed_run(9)
+    assert [o.key for o in due(spec, [*old, new], ledger)] == ["u-9/RunFailed/end"]
+    ledger.set("u-9/RunFailed/end", Entry("pending", "t"))
+    assert [o.key for o in due(spec, [*old, new], ledger)] == ["u-9/RunFailed/end"]  # pending: checked, then resent
+    ledger.set("u-9/RunFailed/end", Entry("sent", "t", ts="1.0"))
+    assert due(spec, [*old, new], ledger) == []
+
+
+def test_a_burst_of_500_is_all_delivered_none_twice() -> None:
+    spec = _notifier(events=["RunFailed"], rateLimit={"perMinute": 20})
+    runs = [_failed_run(n) for n in range(500)]
+    ledger = Ledger()
+    limiter = RateLimiter(spec.rate_limit.per_minute)
+    delivered: list[str] = []
+    messages_per_minute: dict[int, int] = {}
+    now = 0.0
+    while pending := due(spec, runs, ledger):
+        b = batch(pending, limiter, now)
+        sent = b.single + b.digest
+        for o in sent:
+            ledger.set(o.key, Entry("sent", str(now)))
+        delivered += [o.key for o in sent]
+        minute = int(now // 60)
+        messages_per_minute[minute] = messages_per_minute.get(minute, 0) + len(b.single) + bool(b.digest)
+        now = limiter.next_free(now + 1)
+    assert sorted(delivered) == sorted(f"u-{n}/RunFailed/end" for n in range(500))
+    assert len(set(delivered)) == 500
+    assert max(messages_per_minute.values()) <= 20
+    assert sum(messages_per_minute.values()) == 20  # 19 single messages and one digest of the other 481
+
+
+def test_progress_updates_are_not_limited_and_digest_lines_are_bounded() -> None:
+    limiter = RateLimiter(1)
+    running = {
+        "kind": "PatchRun",
+        "metadata": {"name": "r", "namespace": "prod", "uid": "u", "labels": {}},
+        "status": {"startedAt": "t0", "instances": {"total": 2, "inProgress": 2}},
+    }
+    pending = due(_notifier(), [running], Ledger())
+    b = batch(pending, limiter, 0.0)
+    assert [o.type for o in b.single] == ["RunStarted"] and [o.type for o in b.updates] == ["RunProgress"]
+    b2 = batch(pending, limiter, 1.0)
+    assert b2.single == [] and [o.type for o in b2.updates] == ["RunProgress"]
+    many = due(_notifier(), [_failed_run(n) for n in range(30)], Ledger())
+    lines = digest_lines(many)
+    assert len(lines) == 21 and lines[-1].startswith("and ")

@@ -243,7 +243,35 @@ def _keep_enabled(spec: ScanScheduleSpec, ctx: Context, where: list[Placement]) 
                     already_enabled=plan.already_enabled,
                 )
             )
+    _hand_back_stale(ctx, where, known, result)
     return result
+
+
+def _hand_back_stale(
+    ctx: Context, where: list[Placement], known: dict[tuple[str, str], ScanTarget], result: EnablementResult
+) -> None:
+    """An account x region that left the spec (a region or member account removed) gives back what sreops
+    enabled there, unless another schedule wants it. Its record is kept until that succeeds."""
+    current = {(t.account, t.region) for t in result.targets}
+    for key, stale in known.items():
+        if key in current or not stale.enabled_by_sreops:
+            continue
+        account, region = key
+        placement = Placement(where[0].access, where[0].account_id, region)
+        try:
+            client = _inspector(ctx.services, placement)
+            states = inspector.account_states(client, [account]).states.get(account, {})
+            release = enablement.to_release(
+                stale.enabled_by_sreops, states, _peers(ctx.kwargs, ctx.uid, account, region)
+            )
+            if release:
+                inspector.disable(client, [account], release)
+                result.turned_off.append(f"{', '.join(release)} in {region} ({account})")
+        except Exception as exc:
+            if not is_aws_error(exc):
+                raise
+            ctx.logger.warning("cannot give back scanning in %s of %s yet: %s", region, account, error_message(exc))
+            result.targets.append(stale)  # remembered: tried again on the next reconcile
 
 
 def _enablement_message(result: EnablementResult) -> str:
@@ -427,9 +455,9 @@ def _release(ctx: Context, retry: int) -> None:
         where = {p.region: p for p in _cleanup_placements(ctx.body, ctx.services, ctx.namespace)}
         peers = _peers_now(ctx)
         for (account, region), types in claimed.items():
-            placement = where.get(region)
-            if placement is None:
-                continue  # the region left the spec: its enablement was handed back then
+            # A region that left the spec is reached with the same credentials.
+            first = next(iter(where.values()))
+            placement = where.get(region) or Placement(first.access, first.account_id, region)
             doing = f"disabling scanning in {region} of account {account}"
             client = _inspector(ctx.services, placement)
             states = inspector.account_states(client, [account]).states.get(account, {})

@@ -230,6 +230,27 @@ def test_enablement_turns_on_only_what_is_off_and_gives_back_only_that(env: Env)
     }
 
 
+def test_a_region_that_leaves_the_spec_gets_back_what_sreops_enabled_there(env: Env) -> None:
+    kube, aws = env.kube, env.aws
+    _schedule(kube, "moving", accountRef={"name": "staging"}, regions=["us-west-2"], resourceTypes=["ECR"])
+    wait_for(lambda: _states(aws, "us-west-2", STAGING)["ECR"] == "ENABLING")
+    aws.advance("10s")
+    _swept(kube, "moving")
+    kube.custom.patch_namespaced_custom_object(
+        GROUP, VERSION, NS, PLURAL, "moving", {"spec": {"regions": ["us-east-1"]}}
+    )
+    wait_for(lambda: _states(aws, "us-west-2", STAGING)["ECR"] in ("DISABLING", "DISABLED"), timeout=30)
+    assert _states(aws, "us-east-1", STAGING)["ECR"] in ("ENABLING", "ENABLED")
+    status = wait_for(
+        lambda: (s := _status(kube, "moving")) and [t["region"] for t in s["targets"]] == ["us-east-1"] and s
+    )
+    assert status["targets"][0]["enabledBySreops"] == ["ECR"]
+    _delete(kube, "moving")
+    aws.advance("10s")
+    assert _states(aws, "us-east-1", STAGING)["ECR"] == "DISABLED"
+    assert _states(aws, "us-west-2", STAGING)["ECR"] == "DISABLED"
+
+
 def test_counts_top_ten_and_coverage_equal_an_independent_listing(env: Env) -> None:
     kube, aws = env.kube, env.aws
     region = "us-west-2"

@@ -1,0 +1,1 @@
+"""Notifications: messages built from status (Slack Block Kit, Teams Adaptive Cards) and their senders."""

@@ -35,6 +35,10 @@ class Settings:
     health_port: int = 8080
     metrics_port: int = 9090
     finalizer: str = "sreops.io/finalizer"
+    # Slack's Web API (the sandbox points it at its stand-in).
+    slack_api_url: str = "https://slack.com/api/"
+    # How often each Notifier looks for events to deliver.
+    notify_poll_seconds: float = 2.0
 
     @property
     def clusterwide(self) -> bool:
@@ -63,6 +67,9 @@ class Settings:
             metrics_port = int(pick(args.metrics_port, "SREOPS_METRICS_PORT", "9090"))
         except ValueError as exc:
             raise SettingsError(f"not a number: {exc}") from exc
+        slack_api_url = pick(getattr(args, "slack_api_url", None), "SREOPS_SLACK_API_URL", "https://slack.com/api/")
+        if not re.fullmatch(r"https?://\S+", slack_api_url):
+            raise SettingsError(f"Slack API URL {slack_api_url!r} is not an http(s) URL")
         if not re.fullmatch(REGION_PATTERN, region):
             raise SettingsError(f"default region {region!r} is not an AWS region name")
         if log_format not in ("json", "text"):
@@ -83,6 +90,7 @@ class Settings:
             verbose=bool(args.verbose),
             health_port=health_port,
             metrics_port=metrics_port,
+            slack_api_url=slack_api_url,
         )
 
 
@@ -104,6 +112,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--watch-timeout-seconds",
         type=int,
         help="how long each watch request lasts before it is renewed from the last resourceVersion (default 300)",
+    )
+    parser.add_argument(
+        "--slack-api-url", help="Slack Web API base URL (env SREOPS_SLACK_API_URL; default https://slack.com/api/)"
     )
     parser.add_argument("--log-format", choices=["json", "text"], help="log line format (default text)")
     parser.add_argument("--health-port", type=int, help="liveness endpoint port, /healthz (default 8080)")

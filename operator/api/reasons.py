@@ -52,6 +52,12 @@ ENABLEMENT_FAILED = "EnablementFailed"
 ABOVE_THRESHOLD = "AboveThreshold"
 BELOW_THRESHOLD = "BelowThreshold"
 
+# Notifier
+CONNECTED = "Connected"
+SLACK_REJECTED = "SlackRejected"
+TEAMS_REJECTED = "TeamsRejected"
+CHAT_UNAVAILABLE = "ChatUnavailable"
+
 _AWS = {ACCESS_DENIED, AWS_UNAVAILABLE, AWS_ERROR}
 _ACCOUNT = {ACCOUNT_NOT_FOUND, ACCOUNT_NOT_READY}
 _RUN_END = {SUCCEEDED, FAILED, POLICY_SUSPENDED, COMMAND_REJECTED}
@@ -84,7 +90,9 @@ VOCABULARY: dict[str, dict[str, frozenset[str]]] = {
         "ThresholdExceeded": frozenset({ABOVE_THRESHOLD, BELOW_THRESHOLD}),
     },
     "Notifier": {
-        "Ready": frozenset({SPEC_ACCEPTED, INVALID_SPEC, SECRET_NOT_FOUND}),
+        "Ready": frozenset(
+            {CONNECTED, SLACK_REJECTED, TEAMS_REJECTED, CHAT_UNAVAILABLE, INVALID_SPEC, SECRET_NOT_FOUND}
+        ),
     },
 }
 

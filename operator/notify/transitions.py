@@ -19,7 +19,7 @@ each once. Nothing is derived from log lines.
 | SuppressionExpired | ScanSchedule | an entry in `expiredSuppressions` | the suppression |
 | InvalidSpec | any | `Ready=False/InvalidSpec` | the generation |
 | AccountAccessLost | any | `Ready=False/AccessDenied` or `AssumeRoleFailed` | Ready's lastTransitionTime |
-| NotReady | any | `Ready=False` for another reason that is not a wait | Ready's lastTransitionTime |
+| NotReady | not PatchRun | `Ready=False` for another reason that is not a wait | Ready's lastTransitionTime |
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class Occurrence:
     severities: Mapping[str, int] = field(default_factory=dict)
     # The PatchRun whose Slack thread the event belongs to.
     thread: str | None = None
+    time: str | None = None  # when it happened, from status (RFC 3339)
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -82,12 +83,13 @@ def _ready_events(b: _Builder) -> None:
         return
     reason = str(ready.get("reason") or "")
     detail = {"reason": reason, "message": str(ready.get("message") or "")}
+    when = ready.get("lastTransitionTime")
     if reason == INVALID_SPEC:
-        b.add("InvalidSpec", f"generation-{ready.get('observedGeneration', b.generation)}", detail=detail)
+        b.add("InvalidSpec", f"generation-{ready.get('observedGeneration', b.generation)}", detail=detail, time=when)
     elif reason in ACCESS_LOST:
-        b.add("AccountAccessLost", ready.get("lastTransitionTime", ""), detail=detail)
-    elif reason not in WAITING:
-        b.add("NotReady", f"{ready.get('lastTransitionTime', '')}/{reason}", detail=detail)
+        b.add("AccountAccessLost", when or "", detail=detail, time=when)
+    elif reason not in WAITING and b.kind != "PatchRun":  # a run's Ready=False is its end: RunFailed says it
+        b.add("NotReady", f"{when or ''}/{reason}", detail=detail, time=when)
 
 
 def _run_events(b: _Builder) -> None:
@@ -95,16 +97,16 @@ def _run_events(b: _Builder) -> None:
     counts = s.get("instances") or {}
     detail = {"instances": dict(counts), "failedInstances": list(s.get("failedInstances") or [])}
     if s.get("startedAt"):
-        b.add("RunStarted", "start", thread=b.uid, detail=detail)
+        b.add("RunStarted", "start", thread=b.uid, detail=detail, time=s.get("startedAt"))
     finished = bool(s.get("finishedAt"))
     if s.get("startedAt") and not finished and counts:
         progress = "-".join(str(counts.get(k, 0)) for k in ("succeeded", "failed", "inProgress", "timedOut"))
-        b.add("RunProgress", progress, thread=b.uid, detail=detail)
+        b.add("RunProgress", progress, thread=b.uid, detail=detail, time=s.get("startedAt"))
     # A run that never started (its policy suspended, the command refused) still ends, and says so.
     if b.is_true("Failed"):
-        b.add("RunFailed", "end", thread=b.uid, detail=detail)
+        b.add("RunFailed", "end", thread=b.uid, detail=detail, time=s.get("finishedAt"))
     elif b.is_true("Complete"):
-        b.add("RunSucceeded", "end", thread=b.uid, detail=detail)
+        b.add("RunSucceeded", "end", thread=b.uid, detail=detail, time=s.get("finishedAt"))
 
 
 def _policy_events(b: _Builder) -> None:
@@ -116,7 +118,8 @@ def _policy_events(b: _Builder) -> None:
             "message": compliant.get("message"),
             "compliance": dict(b.status.get("compliance") or {}),
         }
-        b.add("ComplianceChanged", f"{compliant['lastTransitionTime']}/{compliant.get('status')}", detail=detail)
+        when = compliant["lastTransitionTime"]
+        b.add("ComplianceChanged", f"{when}/{compliant.get('status')}", detail=detail, time=when)
 
 
 def _at_or_above(counts: Mapping[str, Any], severity: str) -> dict[str, int]:
@@ -131,7 +134,7 @@ def _scan_events(b: _Builder) -> None:
     if sweep and int(s.get("newSinceLastScan") or 0) > 0:
         by_severity = {k: int(v) for k, v in (s.get("newBySeverity") or {}).items() if k != "suppressed"}
         detail = {"new": int(s["newSinceLastScan"]), "topFindings": top, "findings": dict(s.get("findings") or {})}
-        b.add("NewFindings", sweep, severities=by_severity, detail=detail)
+        b.add("NewFindings", sweep, severities=by_severity, detail=detail, time=sweep)
     if sweep and int(s.get("resolvedSinceLastScan") or 0) > 0:
         b.add(
             "FindingsResolved",
@@ -142,10 +145,11 @@ def _scan_events(b: _Builder) -> None:
     if threshold.get("status") == "True":
         counts = {k: int(v) for k, v in (s.get("findings") or {}).items() if k != "suppressed"}
         detail = {"message": threshold.get("message"), "topFindings": top, "findings": dict(s.get("findings") or {})}
-        b.add("ThresholdExceeded", threshold.get("lastTransitionTime", ""), severities=counts, detail=detail)
+        when = threshold.get("lastTransitionTime")
+        b.add("ThresholdExceeded", when or "", severities=counts, detail=detail, time=when)
     for gone in s.get("expiredSuppressions") or []:
         which = f"{gone.get('vulnerabilityId')}/{gone.get('resource') or '*'}/{gone.get('expires')}"
-        b.add("SuppressionExpired", which, detail=dict(gone))
+        b.add("SuppressionExpired", which, detail=dict(gone), time=sweep)
 
 
 _BY_KIND = {"PatchRun": _run_events, "PatchPolicy": _policy_events, "ScanSchedule": _scan_events}

@@ -25,6 +25,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from sreops.operator.api import GROUP, KINDS, VERSION
+from sreops.operator.api.reasons import WAITING
 from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID
 from sreops.sandbox.processes import operator_child
 from sreops.sandbox.seed import ensure_namespace
@@ -209,7 +210,7 @@ def _unconverged(kube: Kube) -> list[str]:
                 wrong.append(label)
             elif kind.kind == "PatchRun" and not status.get("finishedAt") and not _orphan(kube, obj):
                 wrong.append(f"{label} (not finished)")
-            elif kind.kind == "Notifier" and ready.get("reason") != "SpecAccepted":
+            elif kind.kind == "Notifier" and (not ready or ready.get("reason") in WAITING):
                 wrong.append(label)
     return wrong
 

@@ -46,6 +46,8 @@ def test_a_run_from_start_to_failure() -> None:
     }
     assert _types(_body("PatchRun", started)) == ["RunStarted", "RunProgress"]
     assert _types(_body("PatchRun", failed)) == ["RunStarted", "RunFailed"]
+    ended = {**failed, "conditions": [*failed["conditions"], _cond("Ready", "False", "Failed")]}
+    assert _types(_body("PatchRun", ended)) == ["RunStarted", "RunFailed"]  # not NotReady as well
     keys = [{o.key for o in occurrences(_body("PatchRun", s))} for s in (started, running, failed)]
     assert "u-1/RunStarted/start" in keys[0] & keys[1] & keys[2]  # one parent message for the whole run
     assert len(keys[0] | keys[1] | keys[2]) == 4  # started, two progress states, failed

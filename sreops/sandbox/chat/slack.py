@@ -191,6 +191,7 @@ class SlackStandIn:
             "chat.update": self._update,
             "conversations.list": self._conversations_list,
             "conversations.replies": self._conversations_replies,
+            "conversations.history": self._conversations_history,
         }
 
     @property
@@ -346,6 +347,29 @@ class SlackStandIn:
         return {
             "messages": [self._message_api(m, with_thread_info=True) for m in page],
             "has_more": bool(next_cursor),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    async def _conversations_history(self, params: Params, token: str) -> dict[str, Any]:
+        """A channel's messages, newest first, without thread replies (as Slack answers): `oldest` and `latest`
+        bound the ts range (exclusive unless `inclusive`), `limit` 1..999 (default 100), cursor paging."""
+        state = self._channel(params, by_name=False)
+        limit = _limit(params, default=100, maximum=999)
+        inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
+        oldest = float(_optional_str(params, "oldest") or 0)
+        latest = float(_optional_str(params, "latest") or "inf")
+
+        def within(ts: str) -> bool:
+            t = float(ts)
+            return (oldest <= t <= latest) if inclusive else (oldest < t < latest)
+
+        with self._lock:
+            top = [m for m in reversed(list(state.messages.values())) if m.thread_ts is None and within(m.ts)]
+        page, next_cursor = _page(top, [m.ts for m in top], params, limit, "ts")
+        return {
+            "messages": [self._message_api(m, with_thread_info=True) for m in page],
+            "has_more": bool(next_cursor),
+            "pin_count": 0,
             "response_metadata": {"next_cursor": next_cursor},
         }
 

@@ -1,7 +1,8 @@
 """The Slack sender (bots/notify/slack_sender.py) against the running Slack stand-in over real HTTP.
 
-What the stand-in cannot answer yet (a channel the bot is not in, ``conversations.history``, a token
-without ``groups:read``) is answered by a tiny Slack-shaped HTTP server at the end of this file.
+What the stand-in cannot answer yet (a channel the bot is not in, a token without ``groups:read``) is answered
+by a tiny Slack-shaped HTTP server at the end of this file (which also serves ``conversations.history`` with
+message metadata, which the stand-in leaves out).
 """
 
 from __future__ import annotations
@@ -277,7 +278,7 @@ def test_the_token_appears_in_no_error_repr_or_log(
         lambda: bad.post(channel, "x", []),
         lambda: slack.check("#nope"),
         lambda: slack.post(channel, "x" * 40_001, []),
-        lambda: slack.history(channel),
+        lambda: slack.replies(channel, "1.000001"),  # thread_not_found
         lambda: down.post(channel, "x", []),
         lambda: [throttled.post(channel, str(n), []) for n in range(5)],
     ]

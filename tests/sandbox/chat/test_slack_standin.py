@@ -391,3 +391,23 @@ def test_token_never_reaches_logs_or_recordings(sandbox: ChatSandbox, caplog: py
     assert "/api/auth.test" in log_text
     assert sandbox.slack_token not in log_text
     assert sandbox.slack_token not in sandbox.slack_messages_path.read_text()
+
+
+def test_conversations_history_is_newest_first_without_replies(sandbox: ChatSandbox, clock: ManualClock) -> None:
+    """Slack's conversations.history lists a channel's messages newest first, thread replies left out (they are
+    in conversations.replies), bounded by oldest/latest (exclusive by default) and paged by cursor."""
+    web = WebClient(token=sandbox.slack_token, base_url=sandbox.slack_api_url)
+    channel = sandbox.slack_channel_ids["sre-alerts"]
+    first = web.chat_postMessage(channel=channel, text="one")["ts"]
+    web.chat_postMessage(channel=channel, text="reply", thread_ts=first)
+    second = web.chat_postMessage(channel=channel, text="two")["ts"]
+    clock.advance(2)  # past the stand-in's 1 message/s per channel
+    third = web.chat_postMessage(channel=channel, text="three")["ts"]
+    listed = web.conversations_history(channel=channel)["messages"]
+    assert [m["text"] for m in listed] == ["three", "two", "one"]
+    assert listed[2]["reply_count"] == 1
+    assert [m["ts"] for m in web.conversations_history(channel=channel, oldest=first)["messages"]] == [third, second]
+    page = web.conversations_history(channel=channel, limit=2)
+    assert page["has_more"] and len(page["messages"]) == 2
+    rest = web.conversations_history(channel=channel, limit=2, cursor=page["response_metadata"]["next_cursor"])
+    assert [m["text"] for m in rest["messages"]] == ["one"]

@@ -106,6 +106,30 @@ class OperatorMetrics:
             registry=self.registry,
         )
 
+        self.notifications = Counter(
+            "sreops_notifications_total",
+            "Notification sends by destination (slack, teams) and result (sent, failed, retry).",
+            ["destination", "result"],
+            registry=self.registry,
+        )
+        self.notification_digests = Counter(
+            "sreops_notification_digests_total",
+            "Digest messages sent for events over a Notifier's rate limit.",
+            registry=self.registry,
+        )
+        self.notification_send_duration = Histogram(
+            "sreops_notification_send_duration_seconds",
+            "Time one notification took to send (all its destinations).",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.notification_ledger_entries = Gauge(
+            "sreops_notification_ledger_entries",
+            "Entries in a Notifier's delivery ledger.",
+            ["namespace", "notifier"],
+            registry=self.registry,
+        )
+
     def observe_aws_call(self, service: str, operation: str, code: str) -> None:
         self.aws_calls.labels(service, operation, code).inc()
 
@@ -133,6 +157,10 @@ class OperatorMetrics:
         ):
             with contextlib.suppress(KeyError):
                 metric.remove(namespace, schedule)
+
+    def forget_notifier(self, namespace: str, notifier: str) -> None:
+        with contextlib.suppress(KeyError):
+            self.notification_ledger_entries.remove(namespace, notifier)
 
     def serve(self, port: int, host: str = "0.0.0.0") -> WSGIServer:  # noqa: S104 - a pod serves on all interfaces
         server, _thread = start_http_server(port, addr=host, registry=self.registry)

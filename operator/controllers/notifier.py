@@ -147,7 +147,8 @@ def deliver(*, stopped: kopf.DaemonStopped, body: kopf.Body, memo: Any, logger: 
                 if delivery is None or generation != meta.get("generation"):
                     spec = parse_spec(NotifierSpec, body.get("spec"))
                     to, _ = destinations(services, namespace, spec)
-                    delivery = Delivery(LedgerStore(services.kube, namespace, name, uid), spec, to, logger)
+                    store = LedgerStore(services.kube, namespace, name, uid)
+                    delivery = Delivery(store, spec, to, logger, services.metrics)
                     generation = meta.get("generation")
                 result = delivery.step(_sources(kwargs, namespace))
                 for line in result.failed:
@@ -162,6 +163,7 @@ def deliver(*, stopped: kopf.DaemonStopped, body: kopf.Body, memo: Any, logger: 
             delivery = None
             wait = max(wait, 10.0)
         stopped.wait(wait)
+    services.metrics.forget_notifier(namespace, name)
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:

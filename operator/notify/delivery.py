@@ -29,6 +29,7 @@ from sreops.bots.notify.events import Event, digest_event
 from sreops.bots.notify.slack_sender import SlackError, SlackRateLimitedError, SlackSender, SlackUnavailableError
 from sreops.bots.notify.teams_sender import TeamsDestination, TeamsError, TeamsRateLimitedError
 from sreops.operator.api.notifier import NotifierSpec
+from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.notify.ledger import Entry, LedgerConflictError, LedgerStore
 from sreops.operator.notify.messages import to_event
 from sreops.operator.notify.plan import RateLimiter, all_keys, batch, due
@@ -57,7 +58,15 @@ class Destinations:
 
 
 class Delivery:
-    def __init__(self, store: LedgerStore, spec: NotifierSpec, destinations: Destinations, logger: Logger) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        spec: NotifierSpec,
+        destinations: Destinations,
+        logger: Logger,
+        metrics: OperatorMetrics | None = None,
+    ) -> None:
+        self.metrics = metrics
         self.store = store
         self.spec = spec
         self.to = destinations
@@ -110,13 +119,18 @@ class Delivery:
     def _deliver(self, occ: Occurrence, body: Mapping[str, Any], result: StepResult) -> None:
         entry = self.ledger.get(occ.key) or Entry("pending", _now())
         event = to_event(occ, body)
+        started = time.monotonic()
         try:
             ts = self._slack(occ, event, entry) if self.to.slack is not None else None
             if self.to.teams is not None and occ.type != "RunProgress":
                 self.to.teams.send(teams_cards.card(event))
             self.ledger.set(occ.key, Entry("sent", _now(), ts=ts, channel=self.to.slack_channel))
             result.sent += occ.type != "RunProgress"
+            self._count("sent", teams=occ.type != "RunProgress")
+            if self.metrics is not None:
+                self.metrics.notification_send_duration.observe(time.monotonic() - started)
         except (SlackRateLimitedError, TeamsRateLimitedError):
+            self._count("retry")
             raise
         except (SlackError, TeamsError) as exc:
             self._attempt_failed(occ.key, entry, exc, result)
@@ -172,10 +186,22 @@ class Delivery:
         for o in events:
             self.ledger.set(o.key, Entry("sent", _now(), ts=ts, channel=self.to.slack_channel))
         result.sent += len(events)
+        self._count("sent")
+        if self.metrics is not None:
+            self.metrics.notification_digests.inc()
         self.logger.info("sent a digest of %d events", len(events))
+
+    def _count(self, result: str, teams: bool = True) -> None:
+        if self.metrics is None:
+            return
+        if self.to.slack is not None:
+            self.metrics.notifications.labels("slack", result).inc()
+        if self.to.teams is not None and teams:
+            self.metrics.notifications.labels("teams", result).inc()
 
     def _attempt_failed(self, key: str, entry: Entry, exc: Exception, result: StepResult) -> None:
         attempts = entry.attempts + 1
+        self._count("failed" if attempts >= MAX_ATTEMPTS else "retry")
         maybe = isinstance(exc, SlackUnavailableError)
         if attempts >= MAX_ATTEMPTS and not maybe:
             self.ledger.set(key, Entry("failed", _now(), attempts=attempts, error=str(exc)[:200]))
@@ -185,6 +211,9 @@ class Delivery:
         self.logger.warning("sending %s failed (attempt %d): %s", key, attempts, exc)
 
     def _save(self) -> None:
+        if self.metrics is not None:
+            labels = (self.store.namespace, self.store.notifier)
+            self.metrics.notification_ledger_entries.labels(*labels).set(len(self.ledger.entries))
         try:
             self.version = self.store.save(self.ledger, self.version)
         except LedgerConflictError:

@@ -113,14 +113,21 @@ def _teams(env: Env) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def _notifier(kube: Kube, name: str, token_secret: str = "slack-bot", **spec: Any) -> None:
+def _notifier(
+    kube: Kube,
+    name: str,
+    token_secret: str = "slack-bot",
+    channel: str = "#sre-alerts",
+    teams: str = "teams",
+    **spec: Any,
+) -> None:
     body = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "Notifier",
         "metadata": {"name": name},
         "spec": {
-            "slack": {"channel": "#sre-alerts", "tokenSecretRef": {"name": token_secret, "key": "token"}},
-            "teams": {"webhookSecretRef": {"name": "teams", "key": "url"}},
+            "slack": {"channel": channel, "tokenSecretRef": {"name": token_secret, "key": "token"}},
+            "teams": {"webhookSecretRef": {"name": teams, "key": "url"}},
             **spec,
         },
     }
@@ -181,6 +188,9 @@ def test_a_failing_run_is_one_thread_and_one_card_per_event_also_across_a_sigkil
     assert len(cards) == 2  # RunStarted and RunFailed, once each
     notifier = wait_for(lambda: (n := _get(kube, "notifiers", "runs")).get("status", {}).get("sent") == 2 and n)
     assert notifier["status"].get("failed", 0) == 0 and notifier["status"]["lastSentTime"]
+    metrics = env.operator.metrics()
+    assert 'sreops_notifications_total{destination="slack",result="sent"}' in metrics
+    assert 'sreops_notification_ledger_entries{namespace="default",notifier="runs"}' in metrics
 
 
 def test_a_bad_token_is_not_ready_with_slacks_error_and_never_leaks(env: Env) -> None:
@@ -197,3 +207,18 @@ def test_a_bad_token_is_not_ready_with_slacks_error_and_never_leaks(env: Env) ->
     texts += [e.message or "" for e in events]
     for text in texts:
         assert secret not in text and env.chat.teams_webhook_url not in text
+
+
+def test_a_missing_channel_or_a_bad_webhook_is_not_ready_with_the_reason(env: Env) -> None:
+    kube = env.kube
+    _notifier(kube, "no-channel", channel="#no-such-channel")
+    ready = wait_for(lambda: (r := _ready(_get(kube, "notifiers", "no-channel"))).get("reason") and r)
+    assert (ready["status"], ready["reason"]) == ("False", "SlackRejected")
+    assert "channel_not_found" in ready["message"]
+    kube.core.create_namespaced_secret(
+        NS, client.V1Secret(metadata=client.V1ObjectMeta(name="bad-teams"), string_data={"url": "not a url"})
+    )
+    _notifier(kube, "bad-teams", teams="bad-teams")
+    ready = wait_for(lambda: (r := _ready(_get(kube, "notifiers", "bad-teams"))).get("reason") and r)
+    assert (ready["status"], ready["reason"]) == ("False", "TeamsRejected")
+    assert "not a url" not in ready["message"]

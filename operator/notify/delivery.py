@@ -89,19 +89,15 @@ class Delivery:
         # Pending before this step: a process (maybe this one) may have sent them and died before confirming.
         self.maybe_sent = set(self.ledger.pending())
         plan = batch(pending, self.limiter, time.monotonic())
-        work = [*plan.single, *plan.updates, *([plan.digest[0]] if plan.digest else [])]
-        for occ in work:
-            if self.ledger.get(occ.key) is None:
-                self.ledger.set(occ.key, Entry("pending", _now()))
-        for occ in plan.digest:
+        for occ in [*plan.single, *plan.updates, *(o for d in plan.digests for o in d)]:
             if self.ledger.get(occ.key) is None:
                 self.ledger.set(occ.key, Entry("pending", _now()))
         self._save()  # intent recorded before anything is sent
         try:
             for occ in [*plan.single, *plan.updates]:
                 self._deliver(occ, bodies.get(occ.uid) or {}, result)
-            if plan.digest:
-                self._deliver_digest(plan.digest, bodies, result)
+            for digest in plan.digests:
+                self._deliver_digest(digest, bodies, result)
         except (SlackRateLimitedError, TeamsRateLimitedError) as exc:
             result.wait = float(exc.retry_after)
         finally:

@@ -20,6 +20,8 @@ from sreops.operator.notify.transitions import Occurrence, occurrences, selects,
 # Events that edit a run's Slack thread in place rather than posting: not limited, never digested.
 UPDATES = frozenset({"RunProgress"})
 MAX_DIGEST_LINES = 20
+# Events one digest names (every one of them shown: the Slack and Teams builders list 25 whole).
+DIGEST_EVENTS = 25
 
 
 def due(spec: NotifierSpec, sources: Iterable[Mapping[str, Any]], ledger: Ledger) -> list[Occurrence]:
@@ -63,17 +65,18 @@ class RateLimiter:
 
 @dataclass
 class Batch:
-    """What to send now: single events, thread updates, and at most one digest of the rest."""
+    """What to send now: single events, thread updates, and digests of the rest."""
 
     single: list[Occurrence] = field(default_factory=list)
     updates: list[Occurrence] = field(default_factory=list)
-    digest: list[Occurrence] = field(default_factory=list)
+    digests: list[list[Occurrence]] = field(default_factory=list)
 
 
 def batch(pending: list[Occurrence], limiter: RateLimiter, now: float) -> Batch:
-    """All as single messages if the limit allows; if not, the free slots but one as singles and the last as
-    one digest of all the rest. So a burst costs at most `per_minute` messages a minute and nothing is dropped;
-    with no free slot, nothing goes now (call again at `limiter.next_free`)."""
+    """All as single messages if the limit allows. If not, as many singles as leave room for enough digests
+    (each naming up to DIGEST_EVENTS events, all of them visible) to hold the rest: s + d slots with
+    s + DIGEST_EVENTS * d >= pending. What still does not fit waits for the next free slot; nothing is dropped.
+    A burst of 500 with 20 a minute: 20 digests of 25, at once."""
     out = Batch(updates=[o for o in pending if o.type in UPDATES])
     messages = [o for o in pending if o.type not in UPDATES]
     free = limiter.available(now)
@@ -82,8 +85,12 @@ def batch(pending: list[Occurrence], limiter: RateLimiter, now: float) -> Batch:
     if len(messages) <= free:
         out.single = messages
     else:
-        out.single, out.digest = messages[: free - 1], messages[free - 1 :]
-    for _ in range(len(out.single) + (1 if out.digest else 0)):
+        digests = min(free, -(-(len(messages) - free) // (DIGEST_EVENTS - 1)))
+        singles = free - digests
+        out.single = messages[:singles]
+        rest = messages[singles:]
+        out.digests = [rest[i : i + DIGEST_EVENTS] for i in range(0, len(rest), DIGEST_EVENTS)][:digests]
+    for _ in range(len(out.single) + len(out.digests)):
         limiter.take(now)
     return out
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sreops.operator.api import NotifierSpec, parse_spec
 from sreops.operator.notify.ledger import Entry, Ledger
-from sreops.operator.notify.plan import RateLimiter, all_keys, batch, digest_lines, due
+from sreops.operator.notify.plan import DIGEST_EVENTS, RateLimiter, all_keys, batch, digest_lines, due
 
 
 def _notifier(**spec: Any) -> NotifierSpec:
@@ -50,17 +50,24 @@ def test_a_burst_of_500_is_all_delivered_none_twice() -> None:
     now = 0.0
     while pending := due(spec, runs, ledger):
         b = batch(pending, limiter, now)
-        sent = b.single + b.digest
+        sent = b.single + [o for d in b.digests for o in d]
+        assert all(len(d) <= DIGEST_EVENTS for d in b.digests)  # each digest shows every event it holds
         for o in sent:
             ledger.set(o.key, Entry("sent", str(now)))
         delivered += [o.key for o in sent]
         minute = int(now // 60)
-        messages_per_minute[minute] = messages_per_minute.get(minute, 0) + len(b.single) + bool(b.digest)
+        messages_per_minute[minute] = messages_per_minute.get(minute, 0) + len(b.single) + len(b.digests)
         now = limiter.next_free(now + 1)
     assert sorted(delivered) == sorted(f"u-{n}/RunFailed/end" for n in range(500))
     assert len(set(delivered)) == 500
     assert max(messages_per_minute.values()) <= 20
-    assert sum(messages_per_minute.values()) == 20  # 19 single messages and one digest of the other 481
+    assert sum(messages_per_minute.values()) == 20  # 20 digests of 25, in the first minute
+
+
+def test_just_over_the_limit_sends_singles_and_one_small_digest() -> None:
+    runs = [_failed_run(n) for n in range(21)]
+    b = batch(due(_notifier(events=["RunFailed"]), runs, Ledger()), RateLimiter(20), 0.0)
+    assert (len(b.single), [len(d) for d in b.digests]) == (19, [2])
 
 
 def test_progress_updates_are_not_limited_and_digest_lines_are_bounded() -> None:

@@ -203,7 +203,7 @@ class Delivery:
             self.ledger.set(key, Entry("failed", _now(), attempts=attempts, error=str(exc)[:200]))
             result.failed.append(f"{key}: {exc}")
         else:
-            self.ledger.set(key, Entry("pending", entry.at, attempts=attempts, error=str(exc)[:200]))
+            self.ledger.set(key, Entry("pending", _now(), attempts=attempts, error=str(exc)[:200]))
         self.logger.warning("sending %s failed (attempt %d): %s", key, attempts, exc)
 
     def _save(self) -> None:

@@ -22,12 +22,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Literal
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 State = Literal["pending", "sent", "failed", "baseline"]
+RETRY_FIRST_SECONDS = 2.0
 MAX_ENTRIES = 2000  # about 300 KB of JSON at most, well under a ConfigMap's 1 MiB
 DATA_KEY = "ledger.json"
 CONFLICT = 409
@@ -69,6 +71,17 @@ class Ledger:
                 n += 1
         self.prune()
         return n
+
+    def waiting_to_retry(self, key: str, now: float) -> bool:
+        """A failed attempt backs off: 2 s, then doubling (4, 8, 16 s) before the next one."""
+        entry = self.entries.get(key)
+        if entry is None or entry.state != "pending" or entry.attempts == 0:
+            return False
+        try:
+            last = datetime.fromisoformat(entry.at.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return False
+        return bool(now < last + RETRY_FIRST_SECONDS * 2.0 ** (entry.attempts - 1))
 
     def pending(self) -> list[str]:
         return [k for k, e in self.entries.items() if e.state == "pending"]

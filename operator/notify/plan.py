@@ -8,6 +8,7 @@ Notifier reports what changes after it exists, not the history of every resource
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,14 +25,22 @@ MAX_DIGEST_LINES = 20
 DIGEST_EVENTS = 25
 
 
-def due(spec: NotifierSpec, sources: Iterable[Mapping[str, Any]], ledger: Ledger) -> list[Occurrence]:
+def due(
+    spec: NotifierSpec, sources: Iterable[Mapping[str, Any]], ledger: Ledger, now: float | None = None
+) -> list[Occurrence]:
     """Every wanted event of the selected resources that the ledger has not settled (pending ones included:
-    they may have been sent before a crash, and the sender checks before sending again)."""
+    they may have been sent before a crash, and the sender checks before sending again), except those backing
+    off after a failed attempt."""
+    clock = time.time() if now is None else now
     out = []
     for body in sources:
         if not selects(spec, body):
             continue
-        out += [o for o in occurrences(body) if wanted(spec, o) and not ledger.settled(o.key)]
+        out += [
+            o
+            for o in occurrences(body)
+            if wanted(spec, o) and not ledger.settled(o.key) and not ledger.waiting_to_retry(o.key, clock)
+        ]
     return out
 
 

@@ -36,6 +36,13 @@ def test_baseline_marks_only_unknown_keys_and_survives_a_round_trip() -> None:
     assert Ledger.from_json('{"x": {"bogus": 1}}').entries == {}
 
 
+def test_a_failed_attempt_backs_off_doubling() -> None:
+    ledger = Ledger({"k": Entry("pending", "2026-01-05T12:00:00Z", attempts=3)})
+    at = 1767614400.0  # 2026-01-05T12:00:00Z
+    assert ledger.waiting_to_retry("k", at + 7.9) and not ledger.waiting_to_retry("k", at + 8.0)
+    assert not Ledger({"k": Entry("pending", AT)}).waiting_to_retry("k", at)  # never tried: not waiting
+
+
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[client.ApiClient]:
     handle = KubeServer(tmp_path / "kube").start_in_thread()

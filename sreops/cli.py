@@ -101,6 +101,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     findings_cli.add_arguments(findings)
     findings.set_defaults(func=findings_cli.run)
 
+    from sreops import notify_cli
+
+    notify_cli.add_arguments(commands.add_parser("notify", help=notify_cli.HELP, description=notify_cli.DESCRIPTION))
+
     sandbox = commands.add_parser(
         "sandbox",
         help="the whole system locally, on stand-ins for Kubernetes, AWS, Slack and Teams",

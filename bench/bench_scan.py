@@ -184,7 +184,7 @@ def _sweep(job: dict[str, Any]) -> dict[str, Any]:
         "status": {"lastScanTime": job["previous"]},
     }
     ctx = Context(body=kopf.Body(raw), patch=kopf.Patch(), services=services, logger=log)
-    scanschedule._report_sweep(spec, ctx, window, tally, covered, None)
+    scanschedule._report_sweep(spec, ctx, window, tally, covered, None, {})
     status = raw["status"]
     status.update({k: v for k, v in (ctx.patch.get("status") or {}).items() if v is not None})
     for fn in ctx.patch.fns:

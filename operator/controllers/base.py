@@ -140,11 +140,31 @@ class WaitBackoff:
             self._next.pop(uid, None)
 
 
+class ObjectLocks:
+    """One object is reconciled by one thread at a time. kopf runs an object's timers next to its change
+    handlers, so a resync could otherwise overlap a retry of the same object and write an older view after a
+    newer one. Striped (a fixed set of locks chosen by uid): no per-object state to clean up."""
+
+    STRIPES = 256
+
+    def __init__(self) -> None:
+        self._locks = [threading.Lock() for _ in range(self.STRIPES)]
+
+    def of(self, uid: str) -> threading.Lock:
+        return self._locks[hash(uid) % self.STRIPES]
+
+
 def make_handler(kind: Kind, model: type[M], reconcile: Reconcile, backoff: WaitBackoff | None = None) -> Handler:
     """The kopf handler around `reconcile`: parses the spec, applies the InvalidSpec and waiting contracts,
-    counts the result. Plain `def`: kopf runs it in its thread pool, so boto3 calls never block the loop."""
+    counts the result, one invocation per object at a time. Plain `def`: kopf runs it in its thread pool, so
+    boto3 calls never block the loop."""
+    locks = ObjectLocks()
 
     def handler(*, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **kwargs: Any) -> None:
+        with locks.of(str(body.get("metadata", {}).get("uid", ""))):
+            _handle(body=body, patch=patch, memo=memo, logger=logger, **kwargs)
+
+    def _handle(*, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **kwargs: Any) -> None:
         services: Services = memo["services"]
         ctx = Context(body=body, patch=patch, services=services, logger=logger, kwargs=kwargs)
         metrics = services.metrics

@@ -19,15 +19,17 @@ before the patch sweeps again and records it then.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
@@ -60,7 +62,7 @@ from sreops.operator.controllers.base import (
     raise_for_aws_error,
     register_reconcile,
 )
-from sreops.operator.kube import list_all
+from sreops.operator.kube import get_object, list_all
 from sreops.operator.scanning import enablement, suppressions
 from sreops.operator.scanning.coverage import CoverageTally
 from sreops.operator.scanning.enablement import Peer
@@ -325,10 +327,15 @@ def _severity_text(counts: Mapping[str, int]) -> str:
 
 
 def _report_sweep(
-    spec: ScanScheduleSpec, ctx: Context, window: Window, tally: Tally, covered: CoverageTally, scan_now: str | None
+    spec: ScanScheduleSpec,
+    ctx: Context,
+    window: Window,
+    tally: Tally,
+    covered: CoverageTally,
+    scan_now: str | None,
+    previous: Mapping[str, Any],
 ) -> None:
     status = ctx.patch.status
-    previous = _status(ctx.body)
     status["lastScanTime"] = _rfc3339(window.now)
     status["findings"] = tally.findings().to_wire()
     status["newSinceLastScan"] = tally.new_total
@@ -369,6 +376,22 @@ def _report_sweep(
     _observe(ctx, tally, covered, window)
 
 
+def _write_now(ctx: Context, fresh: Mapping[str, Any]) -> None:
+    """After a sweep, the whole status (conditions included) goes to the API before the handler returns: kopf
+    would write it only afterwards, outside the per-object lock, and the next reconcile must see this sweep."""
+    body: dict[str, Any] = {"status": copy.deepcopy(dict(_status(fresh)))}
+    for fn in ctx.patch.fns:
+        fn(cast(Any, body))
+    record = dict(ctx.patch.status)
+    record["conditions"] = body["status"].get("conditions") or []
+    try:
+        client.CustomObjectsApi(ctx.services.kube).patch_namespaced_custom_object_status(
+            GROUP, VERSION, ctx.namespace, KIND.plural, ctx.name, {"status": record}
+        )
+    except ApiException as exc:  # kopf's own patch after the handler writes it too
+        ctx.logger.warning("writing the sweep's status early failed: %s %s", exc.status, exc.reason)
+
+
 def _expired_text(s: ExpiredSuppression) -> str:
     on = f" on {s.resource}" if s.resource else ""
     return f"suppression of {s.vulnerability_id}{on} expired on {s.expires}: its findings count again"
@@ -403,10 +426,19 @@ def reconcile(spec: ScanScheduleSpec, ctx: Context) -> None:
     now = enabled.time or ctx.services.aws.clock.now()
     why = sweep_due(spec, ctx.body, now)
     last = _parse_time(_status(ctx.body).get("lastScanTime"))
+    fresh: Mapping[str, Any] | None = None
     if why == "first" and enabled.pending:
         why = None  # the first sweep waits until Inspector scans what it was asked to
     if why is not None:
-        scan_now = scan_now_request(ctx.body)
+        # kopf's body may not show our own last status write yet (the watch lags): ask again from the API, so
+        # a sweep already recorded (or a scan-now value already handled) is not swept for twice.
+        fresh = get_object(ctx.services.kube, KIND.kind, ctx.namespace, ctx.name)
+        if fresh is None or sweep_due(spec, fresh, now) is None:
+            why = None
+        else:
+            last = _parse_time(_status(fresh).get("lastScanTime"))
+    if why is not None and fresh is not None:
+        scan_now = scan_now_request(fresh)
         window = Window(previous=last, now=now)
         started = time.monotonic()
         try:
@@ -416,7 +448,7 @@ def reconcile(spec: ScanScheduleSpec, ctx: Context) -> None:
                 raise
             raise_for_aws_error(exc, ctx, "sweeping Inspector findings")
         ctx.services.metrics.scan_sweep_duration.observe(time.monotonic() - started)
-        _report_sweep(spec, ctx, window, tally, covered, scan_now)
+        _report_sweep(spec, ctx, window, tally, covered, scan_now, _status(fresh))
         ctx.logger.info(
             "swept (%s): %d findings listed, %d new, %d resolved", why, tally.listed, tally.new_total, tally.resolved
         )
@@ -430,6 +462,8 @@ def reconcile(spec: ScanScheduleSpec, ctx: Context) -> None:
     else:
         schedule = "scheduled sweeps suspended" if spec.suspend else f"sweeping on {spec.schedule.cron}"
         ctx.set_condition(READY, "True", SCANNING, f"{schedule} in {len(where)} account x region placement(s)")
+    if fresh is not None and why is not None:
+        _write_now(ctx, fresh)
     if enabled.pending:
         raise kopf.TemporaryError("Inspector is still enabling scanning", delay=ENABLING_RECHECK_SECONDS)
 

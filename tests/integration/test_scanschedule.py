@@ -203,7 +203,10 @@ def test_enablement_turns_on_only_what_is_off_and_gives_back_only_that(env: Env)
     _schedule(kube, "enable-a", **spec, resourceTypes=["EC2", "ECR", "LAMBDA"])
     wait_for(lambda: _condition(_status(kube, "enable-a"), "ScanningEnabled").get("reason") == "Enabling")
     aws.advance("10s")  # Inspector's ENABLING → ENABLED
-    status = _swept(kube, "enable-a")
+    _swept(kube, "enable-a")
+    status = wait_for(
+        lambda: (s := _status(kube, "enable-a")) and _condition(s, "ScanningEnabled").get("status") == "True" and s
+    )
     enabled = _condition(status, "ScanningEnabled")
     assert (enabled["status"], enabled["reason"]) == ("True", "Enabled")
     assert "enabled by sreops: ECR, LAMBDA" in enabled["message"] and "already on: EC2" in enabled["message"]

@@ -222,34 +222,3 @@ def test_a_missing_channel_or_a_bad_webhook_is_not_ready_with_the_reason(env: En
     ready = wait_for(lambda: (r := _ready(_get(kube, "notifiers", "bad-teams"))).get("reason") and r)
     assert (ready["status"], ready["reason"]) == ("False", "TeamsRejected")
     assert "not a url" not in ready["message"]
-
-
-def test_a_burst_over_the_rate_limit_is_all_delivered_in_digests_none_twice(env: Env) -> None:
-    """60 AWSAccounts whose role cannot be assumed, with a Notifier allowing 5 messages a minute: every account
-    is named in exactly one Slack message (singles and digests), and the stand-in's 429s (1 message/s per
-    channel) were waited out, not failed."""
-    kube = env.kube
-    _notifier(
-        kube, "burst", selector={"kinds": ["AWSAccount"]}, events=["AccountAccessLost"], rateLimit={"perMinute": 5}
-    )
-    wait_for(lambda: _ready(_get(kube, "notifiers", "burst")).get("status") == "True")
-    wait_for(lambda: _ledger_exists(kube, "burst"), timeout=20)
-    names = [f"burst-{n:02d}" for n in range(60)]
-    for name in names:
-        body = {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "AWSAccount",
-            "metadata": {"name": name},
-            "spec": {"roleArn": "arn:aws:iam::999999999999:role/nobody"},
-        }
-        kube.custom.create_namespaced_custom_object(GROUP, VERSION, NS, "awsaccounts", body)
-
-    def mentions() -> dict[str, int]:
-        posts = [json.dumps(m) for m in _slack(env) if m["method"] == "chat.postMessage"]
-        return {n: sum(f"AWSAccount {n}" in p or f"/{n}" in p for p in posts) for n in names}
-
-    wait_for(lambda: all(mentions().values()), timeout=120)
-    assert set(mentions().values()) == {1}
-    notifier = wait_for(lambda: (n := _get(kube, "notifiers", "burst")).get("status", {}).get("sent") == 60 and n)
-    assert notifier["status"].get("failed", 0) == 0
-    assert "sreops_notification_digests_total" in env.operator.metrics()

@@ -121,6 +121,7 @@ class Delivery:
             if self.to.teams is not None and occ.type != "RunProgress":
                 self.to.teams.send(teams_cards.card(event))
             self.ledger.set(occ.key, Entry("sent", _now(), ts=ts, channel=self.to.slack_channel))
+            self._save()  # confirmed at once: the crash window is this one write
             result.sent += occ.type != "RunProgress"
             self._count("sent", teams=occ.type != "RunProgress")
             if self.metrics is not None:
@@ -181,6 +182,7 @@ class Delivery:
             return
         for o in events:
             self.ledger.set(o.key, Entry("sent", _now(), ts=ts, channel=self.to.slack_channel))
+        self._save()
         result.sent += len(events)
         self._count("sent")
         if self.metrics is not None:

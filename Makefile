@@ -17,7 +17,7 @@ test: setup
 test-fast: setup
 	$(PY) -P -m pytest -m "not slow" $(ARGS)
 
-# The soak test for SOAK_MINUTES (make test runs it for a minute): the operator across watch reconnects
+# The soak test for SOAK_MINUTES (make test runs it for 30 s): the operator across watch reconnects
 # under continuous activity; prints what it counted.
 SOAK_MINUTES ?= 30
 soak: setup

@@ -5,8 +5,8 @@ resourceVersion every few seconds, while objects of all kinds (ours, Secrets, Co
 created, changed and deleted, references appear after the objects that name them, and runs are started.
 It asserts the operator process never exits, every object converges, and its log has no handler error.
 
-`make test` runs it for SREOPS_SOAK_SECONDS (default 60); `make soak` for 30 minutes, printing what it
-counted.
+`make test` runs it for SREOPS_SOAK_SECONDS (default 30: ten watch reconnects); `make soak` for 30 minutes,
+printing what it counted.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ EXPECTED_RETRY = re.compile(r"Handler 'cleanup' failed temporarily: AWSAccount l
 
 
 def _soak_seconds() -> float:
-    return float(os.environ.get("SREOPS_SOAK_SECONDS", "60"))
+    return float(os.environ.get("SREOPS_SOAK_SECONDS", "30"))
 
 
 class Activity:

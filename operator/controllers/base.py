@@ -15,17 +15,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
 import kopf
+from pydantic import ValidationError
 
+from sreops.operator.accounts import AccountNotReadyError
 from sreops.operator.api import GROUP, VERSION, Kind, SpecError, parse_spec, reasons
 from sreops.operator.api.common import Model
 from sreops.operator.api.conditions import READY, ConditionStatus, condition_patch_fn, get_condition
-from sreops.operator.api.reasons import ACCESS_DENIED, AWS_ERROR, AWS_UNAVAILABLE, INVALID_SPEC
-from sreops.operator.aws.errors import ErrorKind, classify, error_message
+from sreops.operator.api.reasons import (
+    ACCESS_DENIED,
+    ACCOUNT_NOT_FOUND,
+    AWS_ERROR,
+    AWS_UNAVAILABLE,
+    DELETION_PENDING,
+    INVALID_SPEC,
+)
+from sreops.operator.aws.errors import ErrorKind, classify, error_message, is_aws_error
 from sreops.operator.services import Services
 from sreops.operator.settings import Settings
 from sreops.operator.waiting import WaitingError
@@ -273,6 +283,33 @@ DELETE_BACKOFF_MAX = 300.0
 
 def delete_retry_delay(retry: int) -> float:
     return float(min(DELETE_BACKOFF_FIRST * 2 ** min(retry, 10), DELETE_BACKOFF_MAX))
+
+
+@contextmanager
+def cleanup_failures(ctx: Context, retry: int, left: str, not_yet: str, doing: list[str]) -> Iterator[None]:
+    """The deletion contract around a cleanup in AWS. A spec that cannot be read, or an account that no longer
+    exists, leaves AWS as it is with a `CleanupSkipped` warning (`left` says what is left) and lets the
+    deletion go on. An account not usable yet, or an AWS error, keeps the finalizer: Ready=False (`not_yet`
+    says what waits) and a retry that backs off. `doing[-1]` names the step that failed."""
+    try:
+        yield
+    except (SpecError, ValidationError) as exc:
+        kopf.warn(ctx.body, reason="CleanupSkipped", message=f"{left}: {exc}")
+    except AccountNotReadyError as exc:
+        if exc.reason == ACCOUNT_NOT_FOUND:
+            # No account to act through (deleted first, e.g. with its namespace): nothing can be cleaned up.
+            message = f"{left}: {exc.message}"
+            kopf.warn(ctx.body, reason="CleanupSkipped", message=message)
+            ctx.logger.warning(message)  # the event cannot be posted in a terminating namespace
+            return
+        ctx.set_condition(READY, "False", exc.reason, f"{not_yet}: {exc.message}")
+        raise kopf.TemporaryError(exc.message, delay=delete_retry_delay(retry)) from exc
+    except Exception as exc:
+        if not is_aws_error(exc):
+            raise
+        message = f"{doing[-1] if doing else 'cleaning up'}: {error_message(exc)}"
+        ctx.set_condition(READY, "False", DELETION_PENDING, f"{not_yet}: {message}")
+        raise kopf.TemporaryError(message, delay=delete_retry_delay(retry)) from exc
 
 
 # Retry delays (seconds) by error kind: throttling backs off, an unreachable endpoint waits longer, access

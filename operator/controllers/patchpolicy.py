@@ -18,22 +18,20 @@ import kopf
 from pydantic import ValidationError
 
 from sreops.operator.accounts import AccountNotReadyError, Placement, placements
-from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, SpecError, reasons
+from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, reasons
 from sreops.operator.api.common import ObjectRef
 from sreops.operator.api.conditions import READY, is_true_for_generation, now_rfc3339
 from sreops.operator.api.patchpolicy import PolicyTarget
 from sreops.operator.api.reasons import (
-    ACCOUNT_NOT_FOUND,
     AWS_ERROR,
     COMPLIANCE_UNAVAILABLE,
-    DELETION_PENDING,
     IN_SYNC,
     PATCH_GROUP_CONFLICT,
     SYNC_FAILED,
 )
 from sreops.operator.api.schedule import next_run
 from sreops.operator.aws.errors import classify, error_message, is_aws_error
-from sreops.operator.controllers.base import Context, delete_retry_delay, raise_for_aws_error, register_reconcile
+from sreops.operator.controllers.base import Context, cleanup_failures, raise_for_aws_error, register_reconcile
 from sreops.operator.patching.compliance import COMPLIANT, ComplianceCounts, compliant_condition, fleet_compliance
 from sreops.operator.patching.desired import Identity, desired_state
 from sreops.operator.patching.sync import PatchGroupConflictError, remove_placement, sync_placement
@@ -254,30 +252,13 @@ def delete(
 
 def _delete_aws_resources(ctx: Context, retry: int) -> None:
     identity = _identity(ctx)
-    doing = "finding the account"
-    try:
+    doing = ["finding the account"]
+    with cleanup_failures(ctx, retry, "AWS resources left in place", "cannot delete AWS resources yet", doing):
         for placement, known in _cleanup_placements(ctx.body, ctx.services, ctx.namespace):
-            doing = f"deleting in {placement.region} of account {placement.account_id}"
+            doing.append(f"deleting in {placement.region} of account {placement.account_id}")
             removed = remove_placement(_ssm(ctx.services, placement), identity, known)
             if removed:
                 ctx.logger.info("deleted in %s: %s", placement.region, ", ".join(removed))
-    except (SpecError, ValidationError) as exc:
-        kopf.warn(ctx.body, reason="CleanupSkipped", message=f"AWS resources left in place: {exc}")
-    except AccountNotReadyError as exc:
-        if exc.reason == ACCOUNT_NOT_FOUND:
-            # No account to act through (deleted first, e.g. with its namespace): nothing can be cleaned up.
-            message = f"AWS resources left in place: {exc.message}"
-            kopf.warn(ctx.body, reason="CleanupSkipped", message=message)
-            ctx.logger.warning(message)  # the event cannot be posted in a terminating namespace
-            return
-        ctx.set_condition(READY, "False", exc.reason, f"cannot delete AWS resources yet: {exc.message}")
-        raise kopf.TemporaryError(exc.message, delay=delete_retry_delay(retry)) from exc
-    except Exception as exc:
-        if not is_aws_error(exc):
-            raise
-        message = f"{doing}: {error_message(exc)}"
-        ctx.set_condition(READY, "False", DELETION_PENDING, f"cannot delete AWS resources yet: {message}")
-        raise kopf.TemporaryError(message, delay=delete_retry_delay(retry)) from exc
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:

@@ -39,9 +39,7 @@ from sreops.operator.api.common import ObjectRef
 from sreops.operator.api.conditions import READY, get_condition
 from sreops.operator.api.reasons import (
     ABOVE_THRESHOLD,
-    ACCOUNT_NOT_FOUND,
     BELOW_THRESHOLD,
-    DELETION_PENDING,
     ENABLED,
     ENABLEMENT_FAILED,
     ENABLING,
@@ -58,6 +56,7 @@ from sreops.operator.aws import inspector
 from sreops.operator.aws.errors import error_message, is_aws_error
 from sreops.operator.controllers.base import (
     Context,
+    cleanup_failures,
     delete_retry_delay,
     raise_for_aws_error,
     register_reconcile,
@@ -484,39 +483,24 @@ def _release(ctx: Context, retry: int) -> None:
     claimed = {key: t.enabled_by_sreops for key, t in _known_targets(ctx.body).items() if t.enabled_by_sreops}
     if not claimed:
         return
-    doing = "finding the account"
+    doing = ["finding the account"]
     try:
-        where = {p.region: p for p in _cleanup_placements(ctx.body, ctx.services, ctx.namespace)}
-        peers = _peers_now(ctx)
-        for (account, region), types in claimed.items():
-            # A region that left the spec is reached with the same credentials.
-            first = next(iter(where.values()))
-            placement = where.get(region) or Placement(first.access, first.account_id, region)
-            doing = f"disabling scanning in {region} of account {account}"
-            client = _inspector(ctx.services, placement)
-            states = inspector.account_states(client, [account]).states.get(account, {})
-            release = enablement.to_release(types, states, peers.get((account, region), []))
-            if release:
-                inspector.disable(client, [account], release)
-                ctx.logger.info("disabled %s in %s of account %s", ", ".join(release), region, account)
+        with cleanup_failures(ctx, retry, "Inspector scanning left as it is", "cannot disable scanning yet", doing):
+            where = {p.region: p for p in _cleanup_placements(ctx.body, ctx.services, ctx.namespace)}
+            peers = _peers_now(ctx)
+            for (account, region), types in claimed.items():
+                # A region that left the spec is reached with the same credentials.
+                first = next(iter(where.values()))
+                placement = where.get(region) or Placement(first.access, first.account_id, region)
+                doing.append(f"disabling scanning in {region} of account {account}")
+                client = _inspector(ctx.services, placement)
+                states = inspector.account_states(client, [account]).states.get(account, {})
+                release = enablement.to_release(types, states, peers.get((account, region), []))
+                if release:
+                    inspector.disable(client, [account], release)
+                    ctx.logger.info("disabled %s in %s of account %s", ", ".join(release), region, account)
     except ApiException as exc:  # listing the other schedules: the API is busy or restarting
         message = f"listing ScanSchedules: {exc.status} {exc.reason}"
-        raise kopf.TemporaryError(message, delay=delete_retry_delay(retry)) from exc
-    except (SpecError, ValidationError) as exc:
-        kopf.warn(ctx.body, reason="CleanupSkipped", message=f"Inspector scanning left as it is: {exc}")
-    except AccountNotReadyError as exc:
-        if exc.reason == ACCOUNT_NOT_FOUND:
-            message = f"Inspector scanning left as it is: {exc.message}"
-            kopf.warn(ctx.body, reason="CleanupSkipped", message=message)
-            ctx.logger.warning(message)
-            return
-        ctx.set_condition(READY, "False", exc.reason, f"cannot disable scanning yet: {exc.message}")
-        raise kopf.TemporaryError(exc.message, delay=delete_retry_delay(retry)) from exc
-    except Exception as exc:
-        if not is_aws_error(exc):
-            raise
-        message = f"{doing}: {error_message(exc)}"
-        ctx.set_condition(READY, "False", DELETION_PENDING, f"cannot disable scanning yet: {message}")
         raise kopf.TemporaryError(message, delay=delete_retry_delay(retry)) from exc
 
 

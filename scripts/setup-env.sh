@@ -8,6 +8,8 @@ py=${PYTHON:-python3}
 
 need_apt=()
 command -v kubectl >/dev/null 2>&1 || need_apt+=(kubectl)
+# prometheus + promtool: the alert rules' unit tests and the real-scrape test (tests/observability, integration).
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]} with apt-get" >&2
   sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)

@@ -1,7 +1,9 @@
 """Prometheus metrics of the operator: `sreops_*` names, unit suffixes, bounded labels.
 
-Labels are kinds, results, AWS service/operation/error codes, and policy namespace/name for per-policy
-gauges; never instance ids. A dedicated registry (not the global one) keeps tests independent.
+Labels are kinds, results, AWS service/operation/error codes and account ids, and namespace/name of a
+policy, schedule or notifier for per-object series; never instance ids. A dedicated registry (not the global
+one) keeps tests independent; it holds the process and platform collectors the global one would have.
+docs/metrics.md lists every series (a test compares it with this registry).
 """
 
 from __future__ import annotations
@@ -9,16 +11,28 @@ from __future__ import annotations
 import contextlib
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    start_http_server,
+)
 
 RESULTS = ("success", "invalid_spec", "retry", "error")
 COMPLIANCE_STATES = ("compliant", "non_compliant", "unreported")
+RUN_INSTANCE_RESULTS = ("succeeded", "failed", "timed_out")
 FINDING_SEVERITIES = ("critical", "high", "medium", "low", "informational", "suppressed")
 
 
 class OperatorMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # process_resident_memory_bytes, process_start_time_seconds (restarts), python_info.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
         self.reconciles = Counter(
             "sreops_reconciles_total",
             "Reconciles by kind and result (success, invalid_spec, retry, error).",
@@ -34,20 +48,26 @@ class OperatorMetrics:
         )
         self.aws_calls = Counter(
             "sreops_aws_calls_total",
-            "AWS API calls by service, operation and result code (OK or the AWS error code).",
-            ["service", "operation", "code"],
+            "AWS API calls by service, operation, result code (OK or the AWS error code) and account id.",
+            ["service", "operation", "code", "account"],
             registry=self.registry,
         )
         self.aws_throttles = Counter(
             "sreops_aws_throttles_total",
-            "AWS API attempts answered with a throttling error (each retry counts).",
-            ["service", "operation"],
+            "AWS API attempts answered with a throttling error (each retry counts), by account id.",
+            ["service", "operation", "account"],
             registry=self.registry,
         )
         self.patch_runs = Counter(
             "sreops_patch_runs_total",
-            "Finished PatchRuns by operation and result (Succeeded, Failed).",
-            ["operation", "result"],
+            "Finished PatchRuns by policy, operation and result (Succeeded, Failed).",
+            ["namespace", "policy", "operation", "result"],
+            registry=self.registry,
+        )
+        self.patch_run_instances = Counter(
+            "sreops_patch_run_instances_total",
+            "Instances of finished PatchRuns by policy and result (succeeded, failed, timed_out).",
+            ["namespace", "policy", "result"],
             registry=self.registry,
         )
         self.policy_instances = Gauge(
@@ -105,6 +125,12 @@ class OperatorMetrics:
             ["namespace", "schedule"],
             registry=self.registry,
         )
+        self.scan_next_sweep = Gauge(
+            "sreops_scan_next_sweep_timestamp_seconds",
+            "When a ScanSchedule's next scheduled sweep is due (AWS's clock; no series while suspended).",
+            ["namespace", "schedule"],
+            registry=self.registry,
+        )
 
         self.notifications = Counter(
             "sreops_notifications_total",
@@ -130,11 +156,11 @@ class OperatorMetrics:
             registry=self.registry,
         )
 
-    def observe_aws_call(self, service: str, operation: str, code: str) -> None:
-        self.aws_calls.labels(service, operation, code).inc()
+    def observe_aws_call(self, service: str, operation: str, code: str, account: str) -> None:
+        self.aws_calls.labels(service, operation, code, account).inc()
 
-    def observe_aws_throttle(self, service: str, operation: str) -> None:
-        self.aws_throttles.labels(service, operation).inc()
+    def observe_aws_throttle(self, service: str, operation: str, account: str) -> None:
+        self.aws_throttles.labels(service, operation, account).inc()
 
     def forget_policy(self, namespace: str, policy: str) -> None:
         """Drops a deleted policy's series so gauges do not report it forever."""
@@ -143,6 +169,13 @@ class OperatorMetrics:
                 self.policy_instances.remove(namespace, policy, state)
         with contextlib.suppress(KeyError):
             self.policy_ready.remove(namespace, policy)
+        for operation in ("Scan", "Install"):
+            for run_result in ("Succeeded", "Failed"):
+                with contextlib.suppress(KeyError):
+                    self.patch_runs.remove(namespace, policy, operation, run_result)
+        for result in RUN_INSTANCE_RESULTS:
+            with contextlib.suppress(KeyError):
+                self.patch_run_instances.remove(namespace, policy, result)
 
     def forget_schedule(self, namespace: str, schedule: str) -> None:
         for severity in FINDING_SEVERITIES:
@@ -154,6 +187,7 @@ class OperatorMetrics:
             self.scan_resolved_findings,
             self.scan_coverage_gaps,
             self.scan_last_sweep,
+            self.scan_next_sweep,
         ):
             with contextlib.suppress(KeyError):
                 metric.remove(namespace, schedule)

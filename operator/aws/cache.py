@@ -34,6 +34,12 @@ class TtlCache(Generic[K, V]):
         self._entries: dict[K, _Entry[V]] = {}
         self._in_flight: dict[K, Future[V]] = {}
 
+    def peek(self, key: K) -> V | None:
+        """The cached answer for `key` if there is a fresh one; never fetches."""
+        with self._lock:
+            entry = self._entries.get(key)
+            return entry.value if entry is not None and self.clock() < entry.expires else None
+
     def get(self, key: K, fetch: Callable[[], V]) -> V:
         """The cached answer for `key`, or what `fetch()` returns (called by one caller at a time per key)."""
         with self._lock:

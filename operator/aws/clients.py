@@ -5,11 +5,17 @@ One botocore Config (standard retries, timeouts, user agent `sreops/<version>`);
 expire. Endpoints follow boto3's usual configuration, so `AWS_ENDPOINT_URL` points everything at the
 sandbox and nothing else changes. The account id each access acts in (sts:GetCallerIdentity) is kept with
 its clients: an access's account never changes, so it is asked once and forgotten with them.
+
+Every call is counted (service, operation, code, account) and every answer other than OK is logged on the
+`sreops.aws` logger with the resource being reconciled, the account, the region and AWS's request id (as JSON
+fields with `--log-format json`); successful calls are logged at debug level.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,10 +30,19 @@ from sreops import __version__
 from sreops.operator.aws.cache import TtlCache
 from sreops.operator.aws.clock import AwsClock
 from sreops.operator.aws.errors import THROTTLING_CODES
+from sreops.operator.logcontext import current_resource
 
 USER_AGENT = f"sreops/{__version__}"
-CallObserver = Callable[[str, str, str], None]  # service, operation, code ("OK" or the error code)
-ThrottleObserver = Callable[[str, str], None]
+CallObserver = Callable[[str, str, str, str], None]  # service, operation, code ("OK" or the error code), account
+ThrottleObserver = Callable[[str, str, str], None]  # service, operation, account
+UNKNOWN_ACCOUNT = "unknown"  # own credentials before sts:GetCallerIdentity has answered
+_ARN_ACCOUNT = re.compile(r"^arn:[\w-]+:[\w-]+::(\d{12}):")
+log = logging.getLogger("sreops.aws")
+
+
+def account_of_arn(arn: str | None) -> str | None:
+    match = _ARN_ACCOUNT.match(arn or "")
+    return match.group(1) if match else None
 
 
 def botocore_config(max_attempts: int = 4) -> Config:
@@ -89,7 +104,7 @@ class ClientFactory:
                 return cached
         # Built outside the lock: assuming a role is a network call.
         new = self.session(access).client(service, region_name=region, config=self._config)
-        self._instrument(new, service)
+        self._instrument(new, service, region, access)
         with self._lock:
             return self._clients.setdefault(key, new)
 
@@ -150,27 +165,71 @@ class ClientFactory:
         core._credentials = credentials
         return boto3.Session(botocore_session=core)
 
-    def _instrument(self, client: Any, service: str) -> None:
+    def account_label(self, access: Access) -> str:
+        """The account an access acts in, as far as known without a call: its role's, else the cached id."""
+        return account_of_arn(access.role_arn) or self.account_ids.peek(access) or UNKNOWN_ACCOUNT
+
+    def _instrument(self, client: Any, service: str, region: str, access: Access) -> None:
         events = client.meta.events
 
-        def after_call(model: Any, parsed: dict[str, Any], **_: Any) -> None:
-            headers = (parsed.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
-            self.clock.observe(headers.get("date"))
-            if self._on_call is not None:
-                code = (parsed.get("Error") or {}).get("Code") or "OK"
-                self._on_call(service, model.name, str(code))
+        def account(context: dict[str, Any] | None) -> str:
+            # AssumeRole is made with our own credentials, but it is about the role's account.
+            return str((context or {}).get("sreops_account") or self.account_label(access))
 
-        def after_call_error(exception: BaseException, event_name: str = "", **_: Any) -> None:
+        def before_assume_role(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            target = account_of_arn(params.get("RoleArn"))
+            if target:
+                context["sreops_account"] = target
+
+        def report(operation: str, code: str, context: dict[str, Any] | None, request_id: str) -> None:
+            acct = account(context)
+            if self._on_call is not None:
+                self._on_call(service, operation, code, acct)
+            fields = {
+                "resource": current_resource(),
+                "account": acct,
+                "region": region,
+                "aws_service": service,
+                "aws_operation": operation,
+                "aws_code": code,
+                "aws_request_id": request_id,
+            }
+            level = logging.DEBUG if code == "OK" else logging.INFO
+            if log.isEnabledFor(level):
+                on = f" for {fields['resource']}" if fields["resource"] else ""
+                log.log(
+                    level,
+                    "AWS %s.%s in %s/%s%s: %s (request id %s)",
+                    service,
+                    operation,
+                    acct,
+                    region,
+                    on,
+                    code,
+                    request_id or "none",
+                    extra=fields,
+                )
+
+        def after_call(model: Any, parsed: dict[str, Any], context: dict[str, Any] | None = None, **_: Any) -> None:
+            meta = parsed.get("ResponseMetadata") or {}
+            self.clock.observe((meta.get("HTTPHeaders") or {}).get("date"))
+            code = (parsed.get("Error") or {}).get("Code") or "OK"
+            report(model.name, str(code), context, str(meta.get("RequestId") or ""))
+
+        def after_call_error(
+            exception: BaseException, event_name: str = "", context: dict[str, Any] | None = None, **_: Any
+        ) -> None:
             # botocore emits this event without the operation model; the name ends with the operation.
-            if self._on_call is not None:
-                self._on_call(service, event_name.rsplit(".", 1)[-1], type(exception).__name__)
+            report(event_name.rsplit(".", 1)[-1], type(exception).__name__, context, "")
 
-        def needs_retry(operation: Any, response: Any = None, **_: Any) -> None:
+        def needs_retry(operation: Any, response: Any = None, request_dict: Any = None, **_: Any) -> None:
             if self._on_throttle is not None and response is not None:
                 code = ((response[1] or {}).get("Error") or {}).get("Code")
                 if code in THROTTLING_CODES:
-                    self._on_throttle(service, operation.name)
+                    context = (request_dict or {}).get("context")
+                    self._on_throttle(service, operation.name, account(context))
 
+        events.register("before-parameter-build.sts.AssumeRole", before_assume_role)
         events.register("after-call", after_call)
         events.register("after-call-error", after_call_error)
         events.register_first("needs-retry", needs_retry)

@@ -36,6 +36,7 @@ from sreops.operator.api.reasons import (
     INVALID_SPEC,
 )
 from sreops.operator.aws.errors import ErrorKind, classify, error_message, is_aws_error
+from sreops.operator.logcontext import acting_on
 from sreops.operator.services import Services
 from sreops.operator.settings import Settings
 from sreops.operator.waiting import WaitingError
@@ -56,6 +57,9 @@ class Context:
     logger: logging.Logger | logging.LoggerAdapter[Any]
     # The rest of kopf's keyword arguments (its indexes, by id).
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        acting_on(self.body)  # AWS calls made from here on are logged with this resource
 
     @property
     def settings(self) -> Settings:

@@ -45,6 +45,7 @@ from sreops.operator.controllers import run_triggers
 from sreops.operator.controllers.base import Context, make_handler, raise_for_aws_error, register_reconcile
 from sreops.operator.controllers.patchpolicy import SYNCED
 from sreops.operator.kube import get_object
+from sreops.operator.metrics import RUN_INSTANCE_RESULTS
 from sreops.operator.runs.commands import (
     KeyedLocks,
     ScheduledExecution,
@@ -259,12 +260,16 @@ class RunReconciler:
             update["failedInstances"] = [f.to_wire() for f in progress.failed_instances]
         _write(ctx, update)
         # Only the handler that wrote finishedAt gets here (fresh read under the run's lock): once each.
-        ctx.services.metrics.patch_runs.labels(operation, result).inc()
+        spec = parse_spec(PatchRunSpec, run.get("spec"))
+        metrics, policy = ctx.services.metrics, spec.policy_ref.name
+        metrics.patch_runs.labels(ctx.namespace, policy, operation, result).inc()
+        if progress is not None:
+            for label in RUN_INSTANCE_RESULTS:  # the names of InstanceCounts' fields
+                metrics.patch_run_instances.labels(ctx.namespace, policy, label).inc(getattr(progress.counts, label))
         kopf.event(
             ctx.body, type="Normal" if ok else "Warning", reason=f"Run{result}", message=f"{operation}: {message}"
         )
         self.locks.forget(ctx.uid)
-        spec = parse_spec(PatchRunSpec, run.get("spec"))
         self._report_on_policy(spec, ctx, {**run, "status": status})
         prune(ctx, spec.policy_ref.name)
 

@@ -29,6 +29,7 @@ from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, SpecErro
 from sreops.operator.api.patchpolicy import PolicyTarget
 from sreops.operator.aws import ssm_commands
 from sreops.operator.aws.errors import error_message, is_aws_error
+from sreops.operator.logcontext import acting_on
 from sreops.operator.runs.commands import WINDOW_EXECUTION_ANNOTATION, ScheduledExecution
 from sreops.operator.runs.objects import annotate_policy, create_run, new_run
 from sreops.operator.runs.plan import (
@@ -199,6 +200,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         initial_delay=settings.resync_seconds,
     )
     def run_triggers(*, body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:
+        acting_on(body)
         services: Services = memo["services"]
         start_run_now(services, body, logger)
         if not _has_windows(body.get("status")):

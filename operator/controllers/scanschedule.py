@@ -19,6 +19,7 @@ before the patch sweeps again and records it then.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import logging
@@ -408,6 +409,18 @@ def _observe(ctx: Context, tally: Tally, covered: CoverageTally, window: Window)
     metrics.scan_last_sweep.labels(*labels).set(window.now.timestamp())
 
 
+def _observe_times(ctx: Context, last: datetime | None, due: datetime | None) -> None:
+    """Last and next sweep at every reconcile (also after a restart), for the stale-sweep alert."""
+    metrics, labels = ctx.services.metrics, (ctx.namespace, ctx.name)
+    if last is not None:
+        metrics.scan_last_sweep.labels(*labels).set(last.timestamp())
+    if due is None:
+        with contextlib.suppress(KeyError):
+            metrics.scan_next_sweep.remove(*labels)
+    else:
+        metrics.scan_next_sweep.labels(*labels).set(due.timestamp())
+
+
 # -- reconcile ----------------------------------------------------------------------------------------------
 
 
@@ -452,10 +465,9 @@ def reconcile(spec: ScanScheduleSpec, ctx: Context) -> None:
             "swept (%s): %d findings listed, %d new, %d resolved", why, tally.listed, tally.new_total, tally.resolved
         )
         last = now
-    if spec.suspend or last is None:
-        ctx.patch.status["nextScanTime"] = None
-    else:
-        ctx.patch.status["nextScanTime"] = _rfc3339(next_run(spec.schedule.cron, spec.schedule.timezone, last))
+    due = None if spec.suspend or last is None else next_run(spec.schedule.cron, spec.schedule.timezone, last)
+    ctx.patch.status["nextScanTime"] = _rfc3339(due) if due is not None else None
+    _observe_times(ctx, last, due)
     if enabled.failed:
         ctx.set_condition(READY, "False", ENABLEMENT_FAILED, "; ".join(enabled.failed)[:MAX_MESSAGE])
     else:

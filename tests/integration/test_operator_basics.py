@@ -173,10 +173,15 @@ def test_aws_calls_and_throttles_are_counted(kube: Kube, aws: Aws, operator_proc
     kube.custom.create_namespaced_custom_object(GROUP, VERSION, "default", "awsaccounts", _sample("AWSAccount"))
     wait_for(lambda: (r := _ready(kube, "AWSAccount", "prod")) and r["status"] == "True")
     metrics = operator_process.metrics()
-    assert 'sreops_aws_throttles_total{operation="GetCallerIdentity",service="sts"} 1.0' in metrics
+    assert (
+        'sreops_aws_throttles_total{account="111122223333",operation="GetCallerIdentity",service="sts"} 1.0' in metrics
+    )
     # botocore's standard retry hid the throttle: the call itself succeeded.
-    assert 'sreops_aws_calls_total{code="OK",operation="GetCallerIdentity",service="sts"}' in metrics
-    assert 'sreops_aws_calls_total{code="OK",operation="AssumeRole",service="sts"}' in metrics
+    assert (
+        'sreops_aws_calls_total{account="111122223333",code="OK",operation="GetCallerIdentity",service="sts"}'
+        in metrics
+    )
+    assert 'sreops_aws_calls_total{account="111122223333",code="OK",operation="AssumeRole",service="sts"}' in metrics
 
 
 def test_an_upgrade_from_the_old_annotation_prefix_runs_no_creation_again(

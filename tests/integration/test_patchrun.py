@@ -192,7 +192,13 @@ def test_run_now_sends_once_per_account_and_region_and_tracks_the_commands(
     last_run = wait_for(lambda: (_get(kube, "patchpolicies", "db-fleet").get("status") or {}).get("lastRun"))
     assert last_run == {"name": name, "result": "Failed", "finishedAt": status["finishedAt"]}
     assert wait_for(lambda: {"RunStarted", "RunFailed"} <= _events(kube, name).keys())
-    assert 'sreops_patch_runs_total{operation="Install",result="Failed"} 1.0' in operator.metrics()
+    metrics = operator.metrics()
+    assert (
+        'sreops_patch_runs_total{namespace="default",operation="Install",policy="db-fleet",result="Failed"} 1.0'
+        in metrics
+    )
+    assert 'sreops_patch_run_instances_total{namespace="default",policy="db-fleet",result="failed"} 1.0' in metrics
+    assert 'sreops_patch_run_instances_total{namespace="default",policy="db-fleet",result="succeeded"} 3.0' in metrics
     assert _send_commands(aws) == 2
 
     # Install raised the compliance counts of the instances that succeeded.

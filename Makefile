@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-fast soak lint bench constraints
+.PHONY: setup demo test test-fast soak burst lint bench constraints
 
 setup:
 	@scripts/setup-env.sh
@@ -22,6 +22,10 @@ test-fast: setup
 SOAK_MINUTES ?= 30
 soak: setup
 	SREOPS_SOAK_SECONDS=$$(( $(SOAK_MINUTES) * 60 )) $(PY) -P -m pytest -s -q -p no:cacheprovider tests/integration/test_soak.py $(ARGS)
+
+# A burst of 500 notifications through the real operator (about two minutes; make test runs the delivery's form).
+burst: setup
+	SREOPS_BURST=1 $(PY) -P -m pytest -s -q -p no:cacheprovider tests/integration/test_notifier_burst.py $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

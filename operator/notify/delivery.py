@@ -32,7 +32,7 @@ from sreops.operator.api.notifier import NotifierSpec
 from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.notify.ledger import Entry, LedgerConflictError, LedgerStore
 from sreops.operator.notify.messages import to_event
-from sreops.operator.notify.plan import RateLimiter, all_keys, batch, due
+from sreops.operator.notify.plan import RateLimiter, all_keys, batch, due, selection
 from sreops.operator.notify.transitions import Occurrence
 
 MAX_ATTEMPTS = 5
@@ -79,10 +79,15 @@ class Delivery:
     def step(self, sources: Iterable[Mapping[str, Any]]) -> StepResult:
         bodies = {str((b.get("metadata") or {}).get("uid")): b for b in sources}
         result = StepResult()
-        if self.version is None:  # a new Notifier: what exists already is history, not news
+        wants = selection(self.spec)
+        if self.version is None or self.ledger.selection not in (wants, None):
+            # A new Notifier, or one that now selects something else: what exists already is history, not news.
             self.ledger.baseline(all_keys(self.spec, bodies.values()), _now())
+            self.ledger.selection = wants
             self._save()
             return result
+        if self.ledger.selection is None:  # a ledger from before selections were recorded: keep it as it is
+            self.ledger.selection = wants
         pending = due(self.spec, bodies.values(), self.ledger)
         if not pending:
             return result
@@ -219,7 +224,8 @@ class Delivery:
             # find again as due, and pending entries are looked up before being sent again.
             fresh, self.version = self.store.load()
             for key, entry in self.ledger.entries.items():
-                if entry.state == "sent" and not fresh.settled(key):
+                if entry.state in ("sent", "baseline") and not fresh.settled(key):
                     fresh.set(key, entry)
+            fresh.selection = self.ledger.selection or fresh.selection
             self.ledger = fresh
             self.version = self.store.save(self.ledger, self.version)

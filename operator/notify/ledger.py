@@ -32,6 +32,7 @@ State = Literal["pending", "sent", "failed", "baseline"]
 RETRY_FIRST_SECONDS = 2.0
 MAX_ENTRIES = 2000  # about 300 KB of JSON at most, well under a ConfigMap's 1 MiB
 DATA_KEY = "ledger.json"
+SELECTION_KEY = "selection"  # what the baseline was taken for (plan.selection)
 CONFLICT = 409
 NOT_FOUND = 404
 
@@ -47,8 +48,9 @@ class Entry:
 
 
 class Ledger:
-    def __init__(self, entries: dict[str, Entry] | None = None) -> None:
+    def __init__(self, entries: dict[str, Entry] | None = None, selection: str | None = None) -> None:
         self.entries: dict[str, Entry] = dict(entries or {})
+        self.selection = selection  # None: a ledger written before selections were recorded
 
     def get(self, key: str) -> Entry | None:
         return self.entries.get(key)
@@ -142,7 +144,10 @@ class LedgerStore:
             if exc.status == NOT_FOUND:
                 return Ledger(), None
             raise
-        return Ledger.from_json((cm.data or {}).get(DATA_KEY)), _version(cm)
+        data = cm.data or {}
+        ledger = Ledger.from_json(data.get(DATA_KEY))
+        ledger.selection = data.get(SELECTION_KEY)
+        return ledger, _version(cm)
 
     def save(self, ledger: Ledger, resource_version: str | None) -> str:
         """Writes the ledger if nobody else did since `resource_version`; returns the new resourceVersion."""
@@ -161,7 +166,10 @@ class LedgerStore:
             owner_references=[owner],
             resource_version=resource_version,
         )
-        body = client.V1ConfigMap(api_version="v1", kind="ConfigMap", metadata=meta, data={DATA_KEY: ledger.to_json()})
+        data = {DATA_KEY: ledger.to_json()}
+        if ledger.selection is not None:
+            data[SELECTION_KEY] = ledger.selection
+        body = client.V1ConfigMap(api_version="v1", kind="ConfigMap", metadata=meta, data=data)
         try:
             if resource_version is None:
                 return _version(self._core.create_namespaced_config_map(self.namespace, body))

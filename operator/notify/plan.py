@@ -3,11 +3,15 @@ rate limit, the excess folded into digests.
 
 Pure functions over (spec, resource bodies, ledger, time); the delivery loop calls them and does the I/O.
 A Notifier's first look marks every event that already exists as `baseline` instead of sending it: a new
-Notifier reports what changes after it exists, not the history of every resource it selects.
+Notifier reports what changes after it exists, not the history of every resource it selects. Changing what it
+selects (kinds, labels, events, minSeverity) takes a baseline again, of what it did not know yet: widening a
+selector does not replay the history of everything it now takes in.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -42,6 +46,17 @@ def due(
             if wanted(spec, o) and not ledger.settled(o.key) and not ledger.waiting_to_retry(o.key, clock)
         ]
     return out
+
+
+def selection(spec: NotifierSpec) -> str:
+    """A fingerprint of what the Notifier selects and wants (not where it sends nor how fast)."""
+    wants = {
+        "kinds": sorted(spec.selector.kinds),
+        "matchLabels": dict(sorted(spec.selector.match_labels.items())),
+        "events": sorted(spec.events) if spec.events is not None else None,
+        "minSeverity": spec.min_severity,
+    }
+    return hashlib.sha256(json.dumps(wants, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def all_keys(spec: NotifierSpec, sources: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -3,9 +3,11 @@ folded into one digest; a burst of 500 is all delivered, none twice."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sreops.operator.api import NotifierSpec, parse_spec
+from sreops.operator.notify.delivery import Delivery, Destinations
 from sreops.operator.notify.ledger import Entry, Ledger
 from sreops.operator.notify.plan import DIGEST_EVENTS, RateLimiter, all_keys, batch, digest_lines, due
 
@@ -19,9 +21,11 @@ def _failed_run(n: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
         "kind": "PatchRun",
         "metadata": {"name": f"run-{n}", "namespace": "prod", "uid": f"u-{n}", "labels": labels or {}},
         "status": {
-            "startedAt": "t0",
-            "finishedAt": "t1",
-            "conditions": [{"type": "Failed", "status": "True", "reason": "Failed", "lastTransitionTime": "t1"}],
+            "startedAt": "2026-12-01T10:00:00Z",
+            "finishedAt": "2026-12-01T10:05:00Z",
+            "conditions": [
+                {"type": "Failed", "status": "True", "reason": "Failed", "lastTransitionTime": "2026-12-01T10:05:00Z"}
+            ],
         },
     }
 
@@ -75,7 +79,7 @@ def test_progress_updates_are_not_limited_and_digest_lines_are_bounded() -> None
     running = {
         "kind": "PatchRun",
         "metadata": {"name": "r", "namespace": "prod", "uid": "u", "labels": {}},
-        "status": {"startedAt": "t0", "instances": {"total": 2, "inProgress": 2}},
+        "status": {"startedAt": "2026-12-01T10:00:00Z", "instances": {"total": 2, "inProgress": 2}},
     }
     pending = due(_notifier(), [running], Ledger())
     b = batch(pending, limiter, 0.0)
@@ -85,3 +89,45 @@ def test_progress_updates_are_not_limited_and_digest_lines_are_bounded() -> None
     many = due(_notifier(), [_failed_run(n) for n in range(30)], Ledger())
     lines = digest_lines(many)
     assert len(lines) == 21 and lines[-1].startswith("and ")
+
+
+class _MemoryStore:
+    """The ledger ConfigMap's contract (load, save at a version) in memory."""
+
+    namespace, notifier = "prod", "sre"
+
+    def __init__(self) -> None:
+        self.saved: tuple[str, str | None] | None = None
+        self.writes = 0
+
+    def load(self) -> tuple[Ledger, str | None]:
+        if self.saved is None:
+            return Ledger(), None
+        ledger = Ledger.from_json(self.saved[0])
+        ledger.selection = self.saved[1]
+        return ledger, str(self.writes)
+
+    def save(self, ledger: Ledger, version: str | None) -> str:
+        self.writes += 1
+        self.saved = (ledger.to_json(), ledger.selection)
+        return str(self.writes)
+
+
+def test_changing_what_a_notifier_selects_takes_a_new_baseline_but_keeps_sending_news() -> None:
+    """Widening a selector (here: a label dropped) does not replay what the newly selected resources already
+    show; an event after the change is sent. A ledger is the same whatever the destinations are."""
+    store = _MemoryStore()
+    web = [_failed_run(n, {"team": "web"}) for n in range(2)]
+    db = [_failed_run(n, {"team": "db"}) for n in range(2, 4)]
+    narrow = _notifier(events=["RunFailed"], selector={"kinds": ["PatchRun"], "matchLabels": {"team": "web"}})
+    log = logging.getLogger("test")
+    Delivery(store, narrow, Destinations(), log).step([*web, *db])  # type: ignore[arg-type]
+    late = _failed_run(8, {"team": "web"})
+    assert Delivery(store, narrow, Destinations(), log).step([*web, *db, late]).sent == 1  # type: ignore[arg-type]
+
+    wide = _notifier(events=["RunFailed"], selector={"kinds": ["PatchRun"]})
+    wider = Delivery(store, wide, Destinations(), log)  # type: ignore[arg-type]
+    assert wider.step([*web, *db, late]).sent == 0  # the db runs' failures are history to this Notifier
+    assert wider.step([*web, *db, late, _failed_run(9, {"team": "db"})]).sent == 1
+    again = Delivery(store, wide, Destinations(), log)  # type: ignore[arg-type]  # a restart: same selection
+    assert again.step([*web, *db, late, _failed_run(9, {"team": "db"}), _failed_run(10)]).sent == 1

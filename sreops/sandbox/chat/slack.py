@@ -2,7 +2,8 @@
 
 Served under ``/api/`` so that ``slack_sdk.WebClient(base_url="http://HOST:PORT/api/")`` and
 ``AsyncWebClient`` work unchanged. Methods: ``api.test``, ``auth.test``, ``chat.postMessage``,
-``chat.update``, ``conversations.list`` (cursor pagination), ``conversations.replies``.
+``chat.update``, ``conversations.list`` (cursor pagination), ``conversations.replies``,
+``conversations.history``.
 
 Behaviour mirrored from Slack:
 
@@ -22,6 +23,10 @@ Behaviour mirrored from Slack:
 - ``ts`` values look like ``1700000000.000100`` and are unique and increasing per channel.
 - ``chat.postMessage`` accepts a channel id, ``name`` or ``#name``; ``chat.update`` and
   ``conversations.replies`` need the channel id, as on Slack.
+- Message metadata: ``chat.postMessage`` and ``chat.update`` take ``metadata`` (``{"event_type": str,
+  "event_payload": object}``, a JSON string in form bodies; else ``invalid_metadata_format`` /
+  ``invalid_metadata_schema``); ``conversations.history`` and ``conversations.replies`` return it only with
+  ``include_all_metadata=true``, as Slack does.
 - Recorded: every accepted ``chat.postMessage`` / ``chat.update`` (see :mod:`.recording`), with the
   channel id (what Slack answers with) and, for threads, the root message's ``ts``.
 """
@@ -36,6 +41,7 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +155,7 @@ class _Message:
     blocks: list[Any] | None
     replies: list[str] = field(default_factory=list)
     edited_ts: str | None = None
+    metadata: dict[str, Any] | None = None  # {"event_type", "event_payload"}, as posted
 
 
 @dataclass
@@ -180,6 +187,8 @@ class SlackStandIn:
         self._post_limiter = KeyedRateLimiter(config.post_limit, clock)
         self._update_limiter = KeyedRateLimiter(config.update_limit, clock)
         self._lock = threading.Lock()
+        # 429 answers by method: tests check that a client waits out Retry-After instead of hammering.
+        self.rate_limited: Counter[str] = Counter()
         self._channels: dict[str, _ChannelState] = {}
         for name in config.channels:
             self._add_channel(SlackChannel(id=channel_id_for(name), name=name))
@@ -222,6 +231,9 @@ class SlackStandIn:
             token = self._authenticate(request, params, is_json)
             return _ok(await handler(params, token))
         except SlackError as err:
+            if err.status == 429:
+                with self._lock:
+                    self.rate_limited[method] += 1
             return web.json_response(
                 {"ok": False, "error": err.error, **err.extra}, status=err.status, headers=err.headers
             )
@@ -258,6 +270,7 @@ class SlackStandIn:
         text = _optional_str(params, "text")
         blocks = _parse_blocks(params.get("blocks"))
         _check_content(text, blocks, has_attachments=bool(params.get("attachments")))
+        metadata = _parse_metadata(params.get("metadata"))
         thread_param = _optional_str(params, "thread_ts")
         with self._lock:
             root_ts: str | None = None
@@ -268,7 +281,7 @@ class SlackStandIn:
                 root_ts = parent.thread_ts or parent.ts
             _rate_limit(self._post_limiter, state.channel.id)
             ts = self._next_ts(state)
-            message = _Message(ts=ts, thread_ts=root_ts, text=text, blocks=blocks)
+            message = _Message(ts=ts, thread_ts=root_ts, text=text, blocks=blocks, metadata=metadata)
             state.messages[ts] = message
             state.order.append(ts)
             if root_ts is not None:
@@ -289,11 +302,14 @@ class SlackStandIn:
         text = _optional_str(params, "text")
         blocks = _parse_blocks(params.get("blocks"))
         _check_content(text, blocks, has_attachments=bool(params.get("attachments")))
+        metadata = _parse_metadata(params.get("metadata"))
         with self._lock:
             message = state.messages.get(ts or "")
             if message is None:
                 raise SlackError("message_not_found")
             _rate_limit(self._update_limiter, token)
+            if metadata is not None:
+                message.metadata = metadata
             if text is not None:
                 message.text = text
             if blocks is not None:
@@ -345,7 +361,10 @@ class SlackStandIn:
             thread = [root, *(state.messages[r] for r in root.replies)]
         page, next_cursor = _page(thread, [m.ts for m in thread], params, limit, "ts")
         return {
-            "messages": [self._message_api(m, with_thread_info=True) for m in page],
+            "messages": [
+                self._message_api(m, with_thread_info=True, metadata=_flag(params, "include_all_metadata"))
+                for m in page
+            ],
             "has_more": bool(next_cursor),
             "response_metadata": {"next_cursor": next_cursor},
         }
@@ -367,7 +386,10 @@ class SlackStandIn:
             top = [m for m in reversed(list(state.messages.values())) if m.thread_ts is None and within(m.ts)]
         page, next_cursor = _page(top, [m.ts for m in top], params, limit, "ts")
         return {
-            "messages": [self._message_api(m, with_thread_info=True) for m in page],
+            "messages": [
+                self._message_api(m, with_thread_info=True, metadata=_flag(params, "include_all_metadata"))
+                for m in page
+            ],
             "has_more": bool(next_cursor),
             "pin_count": 0,
             "response_metadata": {"next_cursor": next_cursor},
@@ -394,7 +416,9 @@ class SlackStandIn:
         state.last_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
-    def _message_api(self, message: _Message, *, with_thread_info: bool = False) -> dict[str, Any]:
+    def _message_api(
+        self, message: _Message, *, with_thread_info: bool = False, metadata: bool = False
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {
             "type": "message",
             "subtype": "bot_message",
@@ -416,6 +440,8 @@ class SlackStandIn:
             out["latest_reply"] = message.replies[-1]
         if message.edited_ts is not None:
             out["edited"] = {"user": self.config.bot_user_id, "ts": message.edited_ts}
+        if metadata and message.metadata is not None:
+            out["metadata"] = message.metadata
         return out
 
 
@@ -505,6 +531,30 @@ def _rate_limit(limiter: KeyedRateLimiter, key: str) -> None:
     decision = limiter.acquire(key)
     if not decision.allowed:
         raise SlackError("ratelimited", status=429, headers={"Retry-After": decision.retry_after_header})
+
+
+def _flag(params: Params, name: str) -> bool:
+    return str(params.get(name, "")).lower() in ("1", "true")
+
+
+def _parse_metadata(raw: Any) -> dict[str, Any] | None:
+    """Message metadata as Slack takes it: a JSON object (a JSON string in form bodies) with a string
+    `event_type` and an object `event_payload`; otherwise `invalid_metadata_format` / `invalid_metadata_schema`."""
+    if raw is None or raw == "":
+        return None
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError as err:
+            raise SlackError("invalid_metadata_format") from err
+    if not isinstance(value, dict):
+        raise SlackError("invalid_metadata_format")
+    if not isinstance(value.get("event_type"), str) or not value["event_type"]:
+        raise SlackError("invalid_metadata_schema")
+    if not isinstance(value.get("event_payload"), dict):
+        raise SlackError("invalid_metadata_schema")
+    return {"event_type": value["event_type"], "event_payload": value["event_payload"]}
 
 
 def _parse_blocks(raw: Any) -> list[Any] | None:

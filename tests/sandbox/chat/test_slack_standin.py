@@ -411,3 +411,42 @@ def test_conversations_history_is_newest_first_without_replies(sandbox: ChatSand
     assert page["has_more"] and len(page["messages"]) == 2
     rest = web.conversations_history(channel=channel, limit=2, cursor=page["response_metadata"]["next_cursor"])
     assert [m["text"] for m in rest["messages"]] == ["one"]
+
+
+def test_message_metadata_is_kept_and_returned_only_with_include_all_metadata(sandbox: ChatSandbox) -> None:
+    """Slack keeps `metadata` posted with a message (or set by chat.update) and returns it from
+    conversations.history / conversations.replies only when `include_all_metadata` is true."""
+    web = client(sandbox)
+    meta = {"event_type": "sreops_notification", "event_payload": {"key": "u-1/RunStarted/start"}}
+    posted = web.chat_postMessage(channel="#sre-alerts", text="parent", metadata=meta)
+    channel, ts = posted["channel"], posted["ts"]
+    web.chat_postMessage(channel=channel, text="reply", thread_ts=ts)
+
+    plain = web.conversations_history(channel=channel)["messages"]
+    assert "metadata" not in plain[0]
+    full = web.conversations_history(channel=channel, include_all_metadata=True)["messages"]
+    assert full[0]["metadata"] == meta
+    thread = web.conversations_replies(channel=channel, ts=ts, include_all_metadata=True)["messages"]
+    assert thread[0]["metadata"] == meta and "metadata" not in thread[1]
+
+    moved = {"event_type": "sreops_notification", "event_payload": {"key": "u-1/RunFailed/end"}}
+    web.chat_update(channel=channel, ts=ts, text="parent, updated", metadata=moved)
+    assert web.conversations_history(channel=channel, include_all_metadata=True)["messages"][0]["metadata"] == moved
+
+
+@pytest.mark.parametrize(
+    ("metadata", "error"),
+    [
+        ("{not json", "invalid_metadata_format"),
+        ('["a list"]', "invalid_metadata_format"),
+        ('{"event_payload": {}}', "invalid_metadata_schema"),
+        ('{"event_type": "x", "event_payload": "not an object"}', "invalid_metadata_schema"),
+    ],
+)
+def test_malformed_metadata_is_refused(sandbox: ChatSandbox, metadata: str, error: str) -> None:
+    answer = requests.post(
+        sandbox.slack_api_url + "chat.postMessage",
+        data={"token": sandbox.slack_token, "channel": "#sre-alerts", "text": "x", "metadata": metadata},
+        timeout=10,
+    ).json()
+    assert answer == {"ok": False, "error": error}

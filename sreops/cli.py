@@ -23,6 +23,12 @@ def _operator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gateway(args: argparse.Namespace) -> int:
+    from sreops.bots.gateway.main import run
+
+    return run(args)
+
+
 def _iam_policy(_args: argparse.Namespace) -> int:
     from sreops.operator.aws.permissions import iam_policy_json
 
@@ -81,6 +87,17 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     operator_arguments(op)
     op.set_defaults(func=_operator)
+
+    from sreops.bots.gateway.settings import add_arguments as gateway_arguments
+
+    gw = commands.add_parser(
+        "gateway",
+        help="run the bots gateway: Slack commands and buttons, the Teams bot, the HTTP API (port 8000)",
+        description="Run the sreops gateway. Settings come from flags, then SREOPS_* environment, then defaults; "
+        "secrets only from the environment or files.",
+    )
+    gateway_arguments(gw)
+    gw.set_defaults(func=_gateway)
 
     iam = commands.add_parser(
         "iam-policy",

@@ -35,7 +35,7 @@ class OperatorMetrics:
         PlatformCollector(registry=self.registry)
         self.reconciles = Counter(
             "sreops_reconciles_total",
-            "Reconciles by kind and result (success, invalid_spec, retry, error).",
+            "Reconciles by kind and result (success, waiting, invalid_spec, retry, error).",
             ["kind", "result"],
             registry=self.registry,
         )

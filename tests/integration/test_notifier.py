@@ -223,6 +223,10 @@ def test_a_missing_channel_or_a_bad_webhook_is_not_ready_with_the_reason(env: En
     ready = wait_for(lambda: (r := _ready(_get(kube, "notifiers", "no-channel"))).get("reason") and r)
     assert (ready["status"], ready["reason"]) == ("False", "SlackRejected")
     assert "channel_not_found" in ready["message"]
+    _notifier(kube, "not-invited", channel="#announcements")  # a public channel the bot was never invited to
+    ready = wait_for(lambda: (r := _ready(_get(kube, "notifiers", "not-invited"))).get("reason") and r)
+    assert (ready["status"], ready["reason"]) == ("False", "SlackRejected")
+    assert "not_in_channel" in ready["message"]
     kube.core.create_namespaced_secret(
         NS, client.V1Secret(metadata=client.V1ObjectMeta(name="bad-teams"), string_data={"url": "not a url"})
     )

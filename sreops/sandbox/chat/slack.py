@@ -27,6 +27,9 @@ Behaviour mirrored from Slack:
   "event_payload": object}``, a JSON string in form bodies; else ``invalid_metadata_format`` /
   ``invalid_metadata_schema``); ``conversations.history`` and ``conversations.replies`` return it only with
   ``include_all_metadata=true``, as Slack does.
+- Membership: the bot is in every channel but :data:`DEFAULT_OUTSIDE_CHANNELS` (public channels it was never
+  invited to): ``conversations.list`` shows those with ``is_member: false``, and posting, updating or reading
+  there is ``not_in_channel``, as for a bot without ``chat:write.public``.
 - Recorded: every accepted ``chat.postMessage`` / ``chat.update`` (see :mod:`.recording`), with the
   channel id (what Slack answers with) and, for threads, the root message's ``ts``.
 """
@@ -57,6 +60,8 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 DEFAULT_CHANNELS = ("sre-alerts", "sre-ops", "general")
+# Public channels the bot was never invited to: listed (is_member false), but posting there is `not_in_channel`.
+DEFAULT_OUTSIDE_CHANNELS = ("announcements",)
 DEFAULT_POST_BURST = 3
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -100,6 +105,7 @@ class SlackChannel:
     name: str
     is_private: bool = False
     is_archived: bool = False
+    is_member: bool = True
     created: int = 1_700_000_000
 
     def to_api(self, creator: str) -> dict[str, Any]:
@@ -117,7 +123,7 @@ class SlackChannel:
             "is_shared": False,
             "is_ext_shared": False,
             "is_org_shared": False,
-            "is_member": True,
+            "is_member": self.is_member,
             "created": self.created,
             "creator": creator,
             "num_members": 3,
@@ -133,6 +139,7 @@ class SlackConfig:
     tokens: tuple[str, ...]
     channels: tuple[str, ...] = DEFAULT_CHANNELS
     private_channels: tuple[str, ...] = ()
+    outside_channels: tuple[str, ...] = DEFAULT_OUTSIDE_CHANNELS
     team_id: str = "T0SANDBOX"
     team: str = "sreops-sandbox"
     bot_user_id: str = "U0SREOPSBOT"
@@ -194,6 +201,8 @@ class SlackStandIn:
             self._add_channel(SlackChannel(id=channel_id_for(name), name=name))
         for name in config.private_channels:
             self._add_channel(SlackChannel(id=channel_id_for(name), name=name, is_private=True))
+        for name in config.outside_channels:
+            self._add_channel(SlackChannel(id=channel_id_for(name), name=name, is_member=False))
         self._methods: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -409,6 +418,8 @@ class SlackStandIn:
             raise SlackError("channel_not_found")
         if state.channel.is_archived:
             raise SlackError("is_archived")
+        if not state.channel.is_member:
+            raise SlackError("not_in_channel")
         return state
 
     def _next_ts(self, state: _ChannelState) -> str:

@@ -317,8 +317,8 @@ def test_conversations_list_paginates_with_cursors(sandbox: ChatSandbox) -> None
         cursor = page["response_metadata"]["next_cursor"]
         if not cursor:
             break
-    assert sorted(names) == ["general", "sre-alerts", "sre-ops"]
-    assert pages == 3
+    assert sorted(names) == ["announcements", "general", "sre-alerts", "sre-ops"]
+    assert pages == 4
     everything = web.conversations_list()
     assert everything["response_metadata"]["next_cursor"] == ""
     assert all(c["id"].startswith("C") and c["is_channel"] for c in everything["channels"])
@@ -332,8 +332,8 @@ def test_conversations_list_rejects_a_forged_cursor(sandbox: ChatSandbox) -> Non
 
 def test_sdk_pagination_iterator_walks_all_pages(sandbox: ChatSandbox) -> None:
     """slack_sdk's SlackResponse iteration follows next_cursor until it is empty."""
-    sizes = [len(page["channels"]) for page in client(sandbox).conversations_list(limit=2)]
-    assert sizes == [2, 1]
+    sizes = [len(page["channels"]) for page in client(sandbox).conversations_list(limit=3)]
+    assert sizes == [3, 1]
 
 
 def test_conversations_replies_returns_the_thread(sandbox: ChatSandbox) -> None:
@@ -450,3 +450,16 @@ def test_malformed_metadata_is_refused(sandbox: ChatSandbox, metadata: str, erro
         timeout=10,
     ).json()
     assert answer == {"ok": False, "error": error}
+
+
+def test_a_public_channel_the_bot_is_not_in_is_listed_but_not_postable(sandbox: ChatSandbox) -> None:
+    """Slack lists public channels the bot was never invited to with `is_member: false`; without the
+    chat:write.public scope, posting there (and reading its history) answers `not_in_channel`."""
+    web = client(sandbox)
+    listed = {c["name"]: c for c in web.conversations_list()["channels"]}
+    assert listed["announcements"]["is_member"] is False and listed["sre-alerts"]["is_member"] is True
+    assert error_of(lambda: web.chat_postMessage(channel="#announcements", text="x")).response["error"] == (
+        "not_in_channel"
+    )
+    channel = listed["announcements"]["id"]
+    assert error_of(lambda: web.conversations_history(channel=channel)).response["error"] == "not_in_channel"

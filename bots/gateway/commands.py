@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from kubernetes.client import ApiClient
 
@@ -267,7 +266,3 @@ _HANDLERS: dict[str, Callable[[ApiClient, Command, Actor], Reply]] = {
     "resume": _suspend,
     "findings": _findings,
 }
-
-
-def describe_for_log(command: Command) -> dict[str, Any]:
-    return {"command": command.metric_name, "namespace": command.namespace, "name": command.name}

@@ -104,7 +104,7 @@ class SlackRoutes:
             caller = await self.gateway.caller("slack", chat_id)
         except GatewayError as exc:
             return web.json_response(to_slack(_refusal(command, exc)))
-        log.info("slack command", extra={"chat_id": chat_id, "command": command.metric_name, "name": command.name})
+        log.info("slack command", extra={"chat_id": chat_id, "command": command.metric_name, "target": command.name})
         reply = await self._run_or_defer(command, caller, response_url)
         return web.json_response(to_slack(reply))
 
@@ -163,7 +163,7 @@ class SlackRoutes:
         self._response_url(response_url, "payload.response_url")
         command = _button_command(pressed[0], self.gateway.settings.namespace)
         chat_id = f"{team_id}/{user['id']}"
-        log.info("slack button", extra={"chat_id": chat_id, "command": command.verb, "name": command.name})
+        log.info("slack button", extra={"chat_id": chat_id, "command": command.verb, "target": command.name})
         self.gateway.runner.spawn(self._button(command, chat_id, response_url), "slack-button")
         return web.Response(status=200)
 

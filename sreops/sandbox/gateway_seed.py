@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from kubernetes import client
@@ -86,25 +86,30 @@ def seed_rbac(api: client.ApiClient, namespace: str) -> None:
         body = {"apiVersion": f"{RBAC_GROUP}/v1", "kind": "RoleBinding", **binding}
         name = binding["metadata"]["name"]
         try:
-            rbac.create_namespaced_role_binding(namespace, body)
+            rbac.create_namespaced_role_binding(namespace, cast(Any, body))
         except ApiException as exc:
             if exc.status != CONFLICT:
                 raise
-            rbac.replace_namespaced_role_binding(name, namespace, body)
+            rbac.replace_namespaced_role_binding(name, namespace, cast(Any, body))
 
 
 def seed_identities(
     api: client.ApiClient, namespace: str, entries: Mapping[str, Mapping[str, Any]] | None = None
 ) -> None:
     data = {"identities.yaml": yaml.safe_dump(dict(entries if entries is not None else identities()))}
-    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sreops-chat-identities"}, "data": data}
+    body: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "sreops-chat-identities"},
+        "data": data,
+    }
     core = client.CoreV1Api(api)
     try:
-        core.create_namespaced_config_map(namespace, body)
+        core.create_namespaced_config_map(namespace, cast(Any, body))
     except ApiException as exc:
         if exc.status != CONFLICT:
             raise
-        core.replace_namespaced_config_map("sreops-chat-identities", namespace, body)
+        core.replace_namespaced_config_map("sreops-chat-identities", namespace, cast(Any, body))
 
 
 def seed_api_key(api: client.ApiClient, namespace: str, key: str, name: str = API_KEY_NAME) -> None:
@@ -114,14 +119,19 @@ def seed_api_key(api: client.ApiClient, namespace: str, key: str, name: str = AP
         f"{name}.user": f"{name}-api@sandbox.example",
         f"{name}.groups": OPERATORS,
     }
-    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "sreops-api-keys"}, "stringData": data}
+    body: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "sreops-api-keys"},
+        "stringData": data,
+    }
     core = client.CoreV1Api(api)
     try:
-        core.create_namespaced_secret(namespace, body)
+        core.create_namespaced_secret(namespace, cast(Any, body))
     except ApiException as exc:
         if exc.status != CONFLICT:
             raise
-        core.replace_namespaced_secret("sreops-api-keys", namespace, body)
+        core.replace_namespaced_secret("sreops-api-keys", namespace, cast(Any, body))
 
 
 def seed_gateway(api: client.ApiClient, namespace: str, api_key: str) -> None:

@@ -399,3 +399,17 @@ def operator_child(
         health_url=f"http://127.0.0.1:{health}/healthz",
     )
     return child, metrics
+
+
+def gateway_child(env: Mapping[str, str], log: Path, *settings: str, port: int | None = None) -> tuple[Child, int]:
+    """`sreops gateway` as a child, configured by `env` (KUBECONFIG, SREOPS_SLACK_SIGNING_SECRET, SREOPS_TEAMS_*)
+    and its flags; returns it unstarted, with its port (every route, /health and /metrics)."""
+    port = port or free_port()
+    child = Child(
+        name="gateway",
+        argv=["gateway", "--host=127.0.0.1", f"--port={port}", *settings],
+        env={"HOME": str(log.parent), **env},
+        log=log,
+        health_url=f"http://127.0.0.1:{port}/health",
+    )
+    return child, port

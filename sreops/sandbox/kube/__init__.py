@@ -5,15 +5,23 @@ Entry points: `KubeServer(state_dir, host, port)` with `start()`/`stop()` or `st
 history, persistence), operations.py (verb semantics), validation.py (schema, CEL, pruning, defaults),
 patching.py, watch.py, tables.py + jsonpath.py, discovery.py, openapi.py, gc.py (garbage collection,
 namespace and CRD cleanup), conversion.py (the two Event APIs over one storage), protobuf.py
-(kubectl's typed create bodies), tls.py, selectors.py.
+(kubectl's typed create bodies), tls.py, selectors.py, authn.py (tokens, impersonation), rbac.py
+(request attributes, the RBAC authorizer, the 403, RBAC object validation, the bootstrap policy),
+audit.py (an audit.k8s.io/v1 log).
 
-Known differences from kube-apiserver: https only, one bearer token, no RBAC (authorization is
-all-or-nothing); no aggregated discovery (kubectl falls back to the legacy documents), no protobuf
-responses and no protobuf form of /openapi/v2; server-side apply without managedFields or conflict
-detection; LIST pagination is not snapshot-consistent; CEL without the Kubernetes extension
-libraries; one watch history window for all resources (busy kinds push others' old versions out
-sooner than per-resource watch caches would); items of built-in lists carry kind and apiVersion (the
-real server omits them); a terminating namespace gets no status conditions.
+Known differences from kube-apiserver: https only; bearer tokens only (the sandbox's admin token and
+a --token-auth-file; no client certificates, service-account tokens or OIDC); anonymous requests only
+to /version, /healthz, /livez, /readyz (401 elsewhere); authorization is system:masters + RBAC only
+(no Node or webhook authorizers); ClusterRole aggregationRule is stored but never aggregated, so
+there are no admin/edit/view roles; no RBAC escalation check (the `escalate` and `bind` verbs are
+not consulted: whoever may write roles or bindings may grant anything); bootstrap roles are created
+when missing at start-up but never reconciled; typed `kubectl create role|rolebinding|...` sends
+protobuf, which is 415 here (`kubectl apply` works); no aggregated discovery (kubectl falls back to
+the legacy documents), no protobuf responses and no protobuf form of /openapi/v2; server-side apply
+without managedFields or conflict detection; LIST pagination is not snapshot-consistent; CEL without
+the Kubernetes extension libraries; one watch history window for all resources (busy kinds push
+others' old versions out sooner than per-resource watch caches would); items of built-in lists carry
+kind and apiVersion (the real server omits them); a terminating namespace gets no status conditions.
 """
 
 from .server import KubeServer, ThreadHandle

@@ -23,6 +23,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-persist", action="store_true", help="keep objects in memory only")
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--audit-log",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="append an audit.k8s.io/v1 Event (level Metadata) per request to this file, as JSON lines",
+    )
+    parser.add_argument(
+        "--token-auth-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help='more users: CSV lines token,user,uid,"group1,group2" (kube-apiserver\'s --token-auth-file)',
+    )
 
 
 async def _serve(server: KubeServer) -> None:
@@ -48,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         persist=not getattr(args, "no_persist", False),
         access_log=getattr(args, "access_log", False),
+        token_auth_file=getattr(args, "token_auth_file", None),
+        audit_log=getattr(args, "audit_log", None),
     )
     asyncio.run(_serve(server))
     return 0

@@ -31,6 +31,8 @@ class ApiError(Exception):
     kind: str | None = None
     causes: list[Cause] = field(default_factory=list)
     retry_after: int | None = None
+    # apimachinery's NewForbidden always sets details, so an empty one is rendered as `{}`.
+    always_details: bool = False
 
     def __str__(self) -> str:
         return f"{self.code} {self.reason}: {self.message}"
@@ -56,7 +58,7 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
-        if details:
+        if details or self.always_details:
             body["details"] = details
         return body
 

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import conversion, meta, patching
+from . import conversion, meta, patching, rbac
 from .errors import ApiError, Cause, already_exists, bad_request, conflict, forbidden, gone, invalid, not_found
 from .resources import GroupResource, Registry, ResourceType, types_from_crd
 from .selectors import field_selector, label_selector
@@ -149,7 +149,10 @@ class Api:
         namespace = self._place(rt, md, namespace)
         name = str(md["name"])
         causes = []
-        name_problem = meta.check_name(name, label=rt.kind == "Namespace")
+        if rt.group == rbac.GROUP:
+            name_problem = rbac.check_name(name)
+        else:
+            name_problem = meta.check_name(name, label=rt.kind == "Namespace")
         if name_problem:
             causes.append(name_problem)
         causes += meta.check_labels(md.get("labels"))
@@ -214,6 +217,8 @@ class Api:
     @staticmethod
     def _check_shape(rt: ResourceType, obj: Obj) -> None:
         problem = meta.check_metadata_shape(obj.get("metadata")) or meta.check_builtin_shape(rt.kind, obj)
+        if problem is None and rt.group == rbac.GROUP:
+            problem = rbac.check_shape(rt.kind, obj)
         if problem is None and not isinstance(obj.get("kind", ""), str | None):
             problem = "kind must be a string"
         if problem is None and not isinstance(obj.get("apiVersion", ""), str | None):
@@ -246,7 +251,12 @@ class Api:
             )
 
     def _prepare_builtin(self, rt: ResourceType, obj: Obj, old: Obj | None, ctx: Ctx) -> None:
-        if rt.group_resource == NAMESPACES_GR:
+        if rt.group == rbac.GROUP:
+            rbac.set_defaults(rt.kind, obj)
+            causes = rbac.validate(rt.kind, obj, old)
+            if causes:
+                raise invalid(rt.kind, rt.group, str(obj["metadata"].get("name", "")), causes)
+        elif rt.group_resource == NAMESPACES_GR:
             spec = obj.setdefault("spec", {})
             if old is None:  # created with the `kubernetes` finalizer, whatever the body says
                 finalizers = list(spec.get("finalizers") or [])

@@ -1,6 +1,7 @@
 """Decoding of the protobuf request bodies kubectl sends for typed built-ins (`kubectl create ns`,
-`kubectl create configmap|secret`, `kubectl auth can-i`): the `k8s\\0` envelope around
-runtime.Unknown, then Namespace, ConfigMap, Secret (with their ObjectMeta) or SelfSubjectAccessReview.
+`kubectl create configmap|secret`, `kubectl auth can-i|whoami`): the `k8s\\0` envelope around
+runtime.Unknown, then Namespace, ConfigMap, Secret (with their ObjectMeta), SelfSubjectAccessReview,
+SelfSubjectRulesReview (`can-i --list`) or SelfSubjectReview.
 Responses are always JSON (kubectl accepts that).
 
 Only these kinds and the fields they use are decoded; anything else is 415, like a server that does
@@ -172,8 +173,23 @@ def _access_review(data: bytes) -> Obj:
     return {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": spec}
 
 
+def _rules_review(data: bytes) -> Obj:
+    spec: Obj = {}
+    for number, value in _fields(data):
+        if number == 2:
+            spec = _strings(_message(value), {1: "namespace"})
+    return {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "spec": spec}
+
+
+def _self_review(data: bytes) -> Obj:
+    """SelfSubjectReview (`kubectl auth whoami`): nothing but metadata is sent."""
+    return {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+
+
 _DECODERS: dict[str, Callable[[bytes], Obj]] = {
     "SelfSubjectAccessReview": _access_review,
+    "SelfSubjectRulesReview": _rules_review,
+    "SelfSubjectReview": _self_review,
     "Namespace": _namespace,
     "ConfigMap": _data_holder("ConfigMap", {2: "data"}, {3: "binaryData"}),
     "Secret": _data_holder("Secret", {3: "type", 4: "stringData"}, {2: "data"}),

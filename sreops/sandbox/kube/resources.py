@@ -44,7 +44,7 @@ class ResourceType:
     strategic_merge: bool = False
     # Objects of kinds with a generation: CRs and CRDs (the server bumps it on spec changes).
     has_generation: bool = False
-    # Create-only review kinds (SelfSubjectAccessReview): answered, never stored.
+    # Create-only review kinds (SelfSubjectAccessReview, SubjectAccessReview, ...): answered, never stored.
     review: bool = False
     # Kinds stored under another group (events.k8s.io Events live with core/v1 Events).
     storage_group: str | None = None
@@ -89,14 +89,26 @@ def builtin_types() -> list[ResourceType]:
         ResourceType("", "v1", "events", "event", "Event", True, short_names=("ev",), strategic_merge=True),
         ResourceType("events.k8s.io", "v1", "events", "event", "Event", True, short_names=("ev",), storage_group=""),
         ResourceType("coordination.k8s.io", "v1", "leases", "lease", "Lease", True, strategic_merge=True),
-        ResourceType(
-            "authorization.k8s.io",
-            "v1",
-            "selfsubjectaccessreviews",
-            "",
-            "SelfSubjectAccessReview",
-            namespaced=False,
-            review=True,
+        *(
+            ResourceType(group, "v1", plural, "", kind, namespaced=namespaced, review=True)
+            for group, plural, kind, namespaced in (
+                ("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False),
+                ("authorization.k8s.io", "subjectaccessreviews", "SubjectAccessReview", False),
+                ("authorization.k8s.io", "localsubjectaccessreviews", "LocalSubjectAccessReview", True),
+                ("authorization.k8s.io", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False),
+                ("authentication.k8s.io", "selfsubjectreviews", "SelfSubjectReview", False),
+            )
+        ),
+        *(
+            ResourceType(
+                "rbac.authorization.k8s.io", "v1", plural, kind.lower(), kind, namespaced, strategic_merge=True
+            )
+            for plural, kind, namespaced in (
+                ("roles", "Role", True),
+                ("rolebindings", "RoleBinding", True),
+                ("clusterroles", "ClusterRole", False),
+                ("clusterrolebindings", "ClusterRoleBinding", False),
+            )
         ),
         ResourceType(
             "apiextensions.k8s.io",

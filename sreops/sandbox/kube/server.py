@@ -1,10 +1,10 @@
-"""The HTTP front of the Kubernetes API stand-in: routing, authentication, encoding; and its handles.
+"""The HTTP front of the Kubernetes API stand-in: routing, authentication, authorization, encoding.
 
 Transport: https with a CA of its own (tls.py; kubectl only sends tokens over https).
-Authentication: one bearer token (kept in `<state-dir>/token`, written into `<state-dir>/kubeconfig`);
-a request without it or with another token gets 401, except `/version`, `/healthz`, `/livez` and
-`/readyz`, which the real server also serves to anonymous clients. Authorization is all-or-nothing:
-an authenticated client may do everything (there is no RBAC, so no 403 Forbidden for permissions).
+Each request goes through the real server's filter order: authentication (authn.py: the sandbox's
+token in `<state-dir>/token` and `<state-dir>/kubeconfig` is the cluster admin, more users come from a
+token file), impersonation (authn.py), authorization (rbac.py: system:masters, then RBAC; a denial is
+the real 403 Status), then routing, with an audit event per request (audit.py) if an audit log is set.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, openapi, protobuf, tables, tls
-from .errors import ApiError, bad_request
+from . import authn, discovery, openapi, protobuf, rbac, tables, tls
+from .audit import AuditLog, Entry
+from .errors import ApiError, Cause, bad_request, invalid
 from .gc import GarbageCollector
 from .operations import Api, Ctx
 from .resources import Registry, ResourceType
@@ -34,8 +35,11 @@ from .watch import WatchHub
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 
-PUBLIC_PATHS = {"/version", "/version/", "/healthz", "/livez", "/readyz"}
 API_KEY: web.AppKey[KubeServer] = web.AppKey("kube_server")
+ENTRY_KEY: web.RequestKey[Entry] = web.RequestKey("sreops_kube_audit", Entry)  # the request's audit entry
+# The (possibly impersonated) user a request is served for.
+USER_KEY: web.RequestKey[rbac.UserInfo] = web.RequestKey("sreops_kube_user", rbac.UserInfo)
+TOKENS_FILE = "tokens.csv"
 
 
 @dataclass
@@ -62,6 +66,9 @@ def _error(err: ApiError) -> web.Response:
     return _json(err.status(), err.code, headers)
 
 
+_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
 def _not_found_path(path: str) -> ApiError:
     return ApiError(404, "NotFound", "the server could not find the requested resource", kind="")
 
@@ -79,6 +86,8 @@ class KubeServer:
         history_limit: int = 20_000,
         bookmark_interval: float = 10.0,
         access_log: bool = False,
+        token_auth_file: Path | None = None,
+        audit_log: Path | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.host = host
@@ -94,6 +103,15 @@ class KubeServer:
         self.store = Store(history_limit=history_limit, path=self.state_dir / "kube-objects.json" if persist else None)
         self.registry = Registry()
         self.api = Api(self.store, self.registry)
+        for gr, obj in rbac.bootstrap_policy():
+            rt = self.registry.storage_of(gr)
+            if rt is not None and self.store.get(gr, "", obj["metadata"]["name"]) is None:
+                self.api.create(rt, None, obj, Ctx())
+        self.authorizer = rbac.Authorizer(self.store)
+        token_files = [self.state_dir / TOKENS_FILE] + ([Path(token_auth_file)] if token_auth_file else [])
+        self.authenticator = authn.Authenticator(self.token, token_files)
+        self._audit_path = audit_log
+        self.audit: AuditLog | None = None
         self.hub = WatchHub(bookmark_interval=bookmark_interval)
         self._access_log = access_log
         self._runner: web.AppRunner | None = None
@@ -113,6 +131,8 @@ class KubeServer:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app[API_KEY] = self
         app.router.add_route("*", "/{tail:.*}", self._handle)
+        if self._audit_path is not None:
+            self.audit = AuditLog(Path(self._audit_path))
         self._runner = web.AppRunner(
             app, access_log=log if self._access_log else None, handle_signals=False, shutdown_timeout=1.0
         )
@@ -136,6 +156,18 @@ class KubeServer:
             await self._runner.cleanup()
             self._runner = None
         await self.store.close()
+        if self.audit is not None:
+            self.audit.close()
+            self.audit = None
+
+    def issue_token(self, user: str, groups: tuple[str, ...] = (), uid: str = "") -> str:
+        """A new bearer token for `user` in `groups` (kept in `<state-dir>/tokens.csv`, the format of
+        kube-apiserver's --token-auth-file, so it survives a restart); RBAC decides what it may do."""
+        token = secrets.token_hex(24)
+        info = rbac.UserInfo(user, uid=uid, groups=tuple(groups))
+        authn.append_token(self.state_dir / TOKENS_FILE, token, info)
+        self.authenticator.add(token, info)
+        return token
 
     def write_kubeconfig(self) -> None:
         config = {
@@ -170,23 +202,57 @@ class KubeServer:
 
     # -- request handling ---------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        entry = Entry(request.raw_path, request.remote or "", request.headers.get("User-Agent", ""))
+        request[ENTRY_KEY] = entry
         try:
-            if request.path not in PUBLIC_PATHS:
-                self._authenticate(request)
-            return await self._route(request)
+            self._admit(request, entry)
+            response = await self._route(request)
         except ApiError as err:
-            return _error(err)
+            response = _error(err)
+        except authn.ImpersonationError as err:
+            # responsewriters.InternalError: a plain-text 500 naming the request URI.
+            text = f"Internal Server Error: {rbac.go_quote(request.raw_path)}: {err.detail}".translate(_HTML)
+            response = web.Response(
+                status=500,
+                text=text + "\n",
+                content_type="text/plain",
+                charset="utf-8",
+                headers={"X-Content-Type-Options": "nosniff"},
+            )
         except Exception:  # a bug here must not reach the client as a traceback
             log.exception("internal error serving %s %s", request.method, request.path_qs)
-            return _error(
+            response = _error(
                 ApiError(500, "InternalError", "an error on the server has prevented the request from succeeding")
             )
+        if self.audit is not None:
+            body = getattr(response, "body", None)
+            status = None
+            if response.status >= 400 and isinstance(body, bytes) and response.content_type == "application/json":
+                with contextlib.suppress(ValueError):
+                    status = json.loads(body)
+            self.audit.write(entry, "ResponseComplete", response.status, status if isinstance(status, dict) else None)
+        return response
 
-    def _authenticate(self, request: web.Request) -> None:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), self.token):
-            raise ApiError(401, "Unauthorized", "Unauthorized")
+    def _admit(self, request: web.Request, entry: Entry) -> None:
+        """Authentication, impersonation and authorization, in the real server's order."""
+        user = self.authenticator.authenticate(request.headers.get("Authorization"), request.path)
+        entry.user = user
+        impersonated, refused, reason = authn.impersonate(
+            user, request.headers, list(request.headers.items()), self.authorizer.authorize
+        )
+        if refused is not None:
+            entry.decision, entry.reason = "forbid", reason
+            entry.attrs = rbac.request_attributes(request.method, request.path, request.query, user)
+            raise rbac.forbidden(refused, reason)
+        if impersonated is not None:
+            entry.impersonated = user = impersonated
+        request[USER_KEY] = user
+        attrs = rbac.request_attributes(request.method, request.path, request.query, user)
+        entry.attrs = attrs
+        allowed, reason = self.authorizer.authorize(attrs)
+        entry.decision, entry.reason = ("allow" if allowed else "forbid"), reason
+        if not allowed:
+            raise rbac.forbidden(attrs, reason)
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
@@ -306,7 +372,7 @@ class KubeServer:
         query = dict(request.query)
         method = request.method
         if rt.review:
-            return await self._review(request, rt, name)
+            return await self._review(request, rt, ns, name)
         if name is None and ns is None and rt.namespaced and method != "GET":
             # Across all namespaces a namespaced kind serves only list and watch: no create, no deletecollection.
             if rt.is_custom:
@@ -314,7 +380,7 @@ class KubeServer:
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if name is None:
             if method == "GET":
-                if query.get("watch") in ("true", "1"):
+                if rbac.is_watch(query):
                     return await self._watch(request, rt, ns, query)
                 listing = self.api.list(rt, ns, query)
                 if tables.wants_table(request.headers.get("Accept", "")):
@@ -373,22 +439,85 @@ class KubeServer:
             return _json(obj)
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
-    async def _review(self, request: web.Request, rt: ResourceType, name: str | None) -> web.Response:
-        """SelfSubjectAccessReview: authorization is all-or-nothing, so every question gets `allowed`."""
+    async def _review(self, request: web.Request, rt: ResourceType, ns: str | None, name: str | None) -> web.Response:
+        """The create-only review kinds, answered for the (possibly impersonated) requester or, for
+        SubjectAccessReview, for the user in the spec (pkg/registry/authorization, authentication)."""
         if request.method != "POST" or name is not None:
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         body = await self._body(request)
         if not isinstance(body, dict):
             raise bad_request("the body of the request was not a JSON object")
-        reason = "the sandbox stand-in authorizes every authenticated request"
-        answer = {
+        user = request[USER_KEY]
+        raw_spec = body.get("spec")
+        spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
+        answer: dict[str, Any] = {
             **body,
             "apiVersion": rt.api_version,
             "kind": rt.kind,
-            "metadata": {"creationTimestamp": None},
-            "status": {"allowed": True, "reason": reason},
+            "metadata": {"creationTimestamp": None, **({"namespace": ns} if ns else {})},
         }
+        if rt.kind == "SelfSubjectReview":
+            answer["status"] = {"userInfo": user.as_json()}
+            return _json(answer, 201)
+        if rt.kind == "SelfSubjectRulesReview":
+            answer["status"] = self._rules_review(user, spec)
+            return _json(answer, 201)
+        subject = user
+        causes = rbac.check_review_spec(spec, subject=rt.kind != "SelfSubjectAccessReview")
+        if rt.kind != "SelfSubjectAccessReview":
+            raw_extra = spec.get("extra")
+            extra: dict[str, Any] = raw_extra if isinstance(raw_extra, dict) else {}
+            subject = rbac.UserInfo(
+                str(spec.get("user") or ""),
+                uid=str(spec.get("uid") or ""),
+                groups=tuple(str(g) for g in spec.get("groups") or [] if isinstance(g, str)),
+                extra={str(k): tuple(str(v) for v in vs) for k, vs in extra.items() if isinstance(vs, list)},
+            )
+        if rt.kind == "LocalSubjectAccessReview":
+            attributes = spec.get("resourceAttributes")
+            if isinstance(attributes, dict) and attributes.get("namespace", "") != ns:
+                value = rbac.go_quote(str(attributes.get("namespace", "")))
+                causes.append(
+                    Cause(
+                        "FieldValueInvalid",
+                        f"Invalid value: {value}: must match metadata.namespace",
+                        "spec.resourceAttributes.namespace",
+                    )
+                )
+            if isinstance(spec.get("nonResourceAttributes"), dict):
+                causes.append(
+                    Cause(
+                        "FieldValueInvalid",
+                        "Invalid value: {}: disallowed on this kind of request",
+                        "spec.nonResourceAttributes",
+                    )
+                )
+        if causes:
+            raise invalid(rt.kind, rt.group, "", causes)
+        answer["status"] = rbac.review_status(self.authorizer, rbac.review_attributes(spec, subject))
         return _json(answer, 201)
+
+    def _rules_review(self, user: rbac.UserInfo, spec: dict[str, Any]) -> dict[str, Any]:
+        """SelfSubjectRulesReview: every rule that applies to the requester in spec.namespace."""
+        namespace = spec.get("namespace")
+        if not isinstance(namespace, str) or not namespace:
+            raise bad_request("no namespace on request")
+        rules, errors = self.authorizer.rules_for(user, namespace)
+        resource_rules, other_rules = [], []
+        for rule in rules:
+            if rule.get("nonResourceURLs"):
+                other_rules.append({"verbs": rule.get("verbs") or [], "nonResourceURLs": rule["nonResourceURLs"]})
+            if rule.get("resources"):
+                entry = {k: rule[k] for k in ("verbs", "apiGroups", "resources", "resourceNames") if rule.get(k)}
+                resource_rules.append({"verbs": rule.get("verbs") or [], **entry})
+        status: dict[str, Any] = {
+            "resourceRules": resource_rules,
+            "nonResourceRules": other_rules,
+            "incomplete": bool(errors),
+        }
+        if errors:
+            status["evaluationError"] = "; ".join(errors)
+        return status
 
     async def _watch(
         self, request: web.Request, rt: ResourceType, ns: str | None, query: dict[str, str]
@@ -408,6 +537,9 @@ class KubeServer:
         self.api.list(
             rt, ns, {k: v for k, v in query.items() if k in ("labelSelector", "fieldSelector")} | {"limit": "1"}
         )
+        entry = request.get(ENTRY_KEY)
+        if self.audit is not None and entry is not None:
+            self.audit.write(entry, "ResponseStarted", 200)
         return await self.hub.serve(request, self.api, rt, ns, query, encode)
 
 

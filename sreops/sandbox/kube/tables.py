@@ -64,7 +64,42 @@ def _data_count(obj: Obj) -> int:
     return len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
 
 
+def _role_ref(obj: Obj) -> str:
+    ref = obj.get("roleRef") or {}
+    return f"{ref.get('kind', '')}/{ref.get('name', '')}"
+
+
+def _subjects(kind: str) -> Callable[[Obj], str]:
+    """kubectl's Users/Groups/ServiceAccounts cells of a binding (service accounts as namespace/name)."""
+
+    def cell(obj: Obj) -> str:
+        names = []
+        for subject in obj.get("subjects") or []:
+            if isinstance(subject, dict) and subject.get("kind") == kind:
+                name = str(subject.get("name", ""))
+                names.append(f"{subject.get('namespace', '')}/{name}" if kind == "ServiceAccount" else name)
+        return ", ".join(names)
+
+    return cell
+
+
 BuiltinColumns = list[tuple[Obj, Callable[[Obj], Cell]]]
+
+# pkg/printers/internalversion: roles and cluster roles show when they were created, bindings their role.
+_CREATED_AT: tuple[Obj, Callable[[Obj], Cell]] = (
+    _col("Created At", "date"),
+    lambda o: (o.get("metadata") or {}).get("creationTimestamp"),
+)
+_BINDING_COLUMNS: BuiltinColumns = [
+    (_col("Role", description="RoleRef can reference a Role in the current namespace or a ClusterRole."), _role_ref),
+    (AGE_COLUMN, _age),
+    (_col("Users", priority=1, description="Users in the roleBinding"), _subjects("User")),
+    (_col("Groups", priority=1, description="Groups in the roleBinding"), _subjects("Group")),
+    (
+        _col("ServiceAccounts", priority=1, description="ServiceAccounts in the roleBinding"),
+        _subjects("ServiceAccount"),
+    ),
+]
 
 BUILTIN: dict[tuple[str, str], BuiltinColumns] = {
     ("", "namespaces"): [
@@ -95,6 +130,10 @@ BUILTIN: dict[tuple[str, str], BuiltinColumns] = {
         (_col("Holder"), lambda o: (o.get("spec") or {}).get("holderIdentity")),
         (AGE_COLUMN, _age),
     ],
+    ("rbac.authorization.k8s.io", "roles"): [_CREATED_AT],
+    ("rbac.authorization.k8s.io", "clusterroles"): [_CREATED_AT],
+    ("rbac.authorization.k8s.io", "rolebindings"): _BINDING_COLUMNS,
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): _BINDING_COLUMNS,
     ("apiextensions.k8s.io", "customresourcedefinitions"): [
         (_col("Created At", "date"), lambda o: (o.get("metadata") or {}).get("creationTimestamp")),
     ],

@@ -187,7 +187,7 @@ def test_server_side_apply_label_annotate_patch_describe(kubectl: Kubectl, kubec
 
 def test_typed_create_commands_and_auth_can_i(kubectl: Kubectl, namespace: str) -> None:
     """Real: `kubectl create ns|configmap|secret` send protobuf bodies, which the server decodes;
-    `kubectl auth can-i` asks a SelfSubjectAccessReview (all-or-nothing here: always yes)."""
+    `kubectl auth can-i` asks a SelfSubjectAccessReview (the admin, in system:masters: yes)."""
     kubectl("create", "ns", namespace + "-typed")
     kubectl("create", "configmap", "lit", "-n", namespace, "--from-literal=a=b")
     kubectl("create", "secret", "generic", "sec", "-n", namespace, "--from-literal=pw=hunter2")

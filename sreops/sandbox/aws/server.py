@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import secrets
 import socket
 import threading
@@ -376,6 +377,10 @@ class AwsSandbox:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        # moto loads ~1,300 public AMIs (and their snapshots) into every account x region backend it creates:
+        # about 0.6 s each, most of the stand-in's start-up. The fleet uses its own image id and nothing here
+        # describes images, so they are left out (moto reads this when a backend is created).
+        os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         moto_api_backend.reset()
         sts.register_home_credentials(self.scenario, self.access_key_id, self.secret_access_key)
         self.world = World(self.scenario, self.clock)

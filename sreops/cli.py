@@ -68,6 +68,31 @@ def _standin_runner(module_name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+OPS_EPILOG = """\
+Talks to Kubernetes with your kubeconfig (--kubeconfig, --context, $KUBECONFIG; your RBAC applies and
+each change leaves an Event from sreops-cli), or to the sreops gateway with --api-url URL ($SREOPS_API_URL)
+and the key in $SREOPS_API_KEY. Exit status: 0 done, 1 failed (error, not found, a run that failed),
+2 bad usage, 3 --timeout passed, 130 interrupted. Errors are one line on stderr. See docs/api.md."""
+
+
+# The day-to-day commands: their modules load only when chosen (name -> module, its add_arguments, help).
+OPS_COMMANDS = {
+    "status": (
+        "sreops.status_cli",
+        "add_arguments",
+        "show sreops objects and whether they are Ready, one table per kind",
+    ),
+    "run": (
+        "sreops.run_cli",
+        "add_run_arguments",
+        "start a PatchPolicy's run now (prints the PatchRun; --wait follows it)",
+    ),
+    "scan": ("sreops.run_cli", "add_scan_arguments", "sweep a ScanSchedule's findings now (--wait until it has)"),
+    "pause": ("sreops.suspend_cli", "add_arguments", "pause a PatchPolicy (spec.suspend: true): no scheduled runs"),
+    "resume": ("sreops.suspend_cli", "add_arguments", "resume a paused PatchPolicy (spec.suspend: false)"),
+}
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser. With `argv`, a stand-in's own arguments (and its imports: moto takes seconds) are added only
     when `argv` names it; without, all are."""
@@ -117,6 +142,19 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     findings_cli.add_arguments(findings)
     findings.set_defaults(func=findings_cli.run)
+
+    words = list(argv) if argv is not None else None
+    command = next((w for w in words if not w.startswith("-")), None) if words is not None else None
+    for name, (module_name, adder, help_text) in OPS_COMMANDS.items():
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=OPS_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if words is None or command == name:  # the kubernetes client takes a second or two to import
+            getattr(importlib.import_module(module_name), adder)(sub)
 
     from sreops import notify_cli
 

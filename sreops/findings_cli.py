@@ -23,11 +23,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from sreops import kubeconfig
 from sreops.operator.accounts import AccountNotReadyError, Placement, placements
 from sreops.operator.api import ScanScheduleSpec, SpecError, parse_spec
 from sreops.operator.api.reasons import ACCOUNT_NOT_FOUND
@@ -285,15 +285,13 @@ def write(output: str, rows: Iterable[Row], out: TextIO, selection: Selection) -
 # -- the command --------------------------------------------------------------------------------------------
 
 
-def _kube() -> tuple[client.ApiClient, str | None]:
-    """A client for the current kubeconfig context (KUBECONFIG honoured) and that context's namespace."""
+def _kube(args: argparse.Namespace) -> tuple[client.ApiClient, str | None]:
+    """A client for the kubeconfig context (--kubeconfig, --context, KUBECONFIG) and that context's namespace."""
     try:
-        api: client.ApiClient = config.new_client_from_config()
-        _contexts, current = config.list_kube_config_contexts()
-    except (ConfigException, OSError) as exc:
-        raise CliError(f"no usable kubeconfig: {_one_line(str(exc))}") from None
-    namespace = ((current or {}).get("context") or {}).get("namespace")
-    return api, str(namespace) if namespace else None
+        kube = kubeconfig.from_args(args)
+    except kubeconfig.KubeconfigError as exc:
+        raise CliError(str(exc)) from None
+    return kube.api, kube.namespace
 
 
 def _kube_error(exc: ApiException) -> CliError:
@@ -336,6 +334,10 @@ def _aws_now(factory: ClientFactory) -> Callable[[], datetime]:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    if getattr(args, "api_url", None):
+        from sreops import findings_view_cli  # noqa: PLC0415 - only this mode needs it
+
+        return findings_view_cli.run(args)
     out = out or sys.stdout
     try:
         return _run(args, out)
@@ -352,7 +354,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
-    api, context_namespace = _kube()
+    api, context_namespace = _kube(args)
     try:
         namespace = args.namespace or context_namespace or "default"
         what = f"ScanSchedule {namespace}/{args.schedule}"
@@ -407,6 +409,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help='include suppressed findings too, marked in a SUPPRESSED column (json: "suppressed": true)',
     )
     parser.add_argument("--output", "-o", choices=OUTPUTS, default="table", help="format (default table)")
+    kubeconfig.add_arguments(parser)
+    parser.add_argument(
+        "--api-url",
+        metavar="URL",
+        default=os.environ.get("SREOPS_API_URL") or None,
+        help="instead: the gateway's findings view (the schedule's status: counts and top 10) at URL "
+        "(default: $SREOPS_API_URL; key in $SREOPS_API_KEY)",
+    )
 
 
 DESCRIPTION = "List a ScanSchedule's findings live from Amazon Inspector, with its suppressions applied."

@@ -27,12 +27,11 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from sreops import __version__
+from sreops import __version__, kubeconfig
 from sreops.bots.notify import slack_blocks, teams_cards
 from sreops.bots.notify.events import Event, kubectl_get, one_line
 from sreops.bots.notify.slack_sender import DEFAULT_BASE_URL, SlackError, SlackSender
@@ -216,15 +215,13 @@ def slack_api_url(environ: Mapping[str, str]) -> str:
     return url
 
 
-def _kube() -> tuple[client.ApiClient, str | None]:
-    """A client for the current kubeconfig context (KUBECONFIG honoured) and that context's namespace."""
+def _kube(args: argparse.Namespace) -> tuple[client.ApiClient, str | None]:
+    """A client for the kubeconfig context (--kubeconfig, --context, KUBECONFIG) and that context's namespace."""
     try:
-        api: client.ApiClient = config.new_client_from_config()
-        _contexts, current = config.list_kube_config_contexts()
-    except (ConfigException, OSError) as exc:
-        raise CliError(f"no usable kubeconfig: {one_line(str(exc))}") from None
-    namespace = ((current or {}).get("context") or {}).get("namespace")
-    return api, str(namespace) if namespace else None
+        kube = kubeconfig.from_args(args)
+    except kubeconfig.KubeconfigError as exc:
+        raise CliError(str(exc)) from None
+    return kube.api, kube.namespace
 
 
 def _notifier(api: client.ApiClient, namespace: str, name: str) -> tuple[dict[str, Any], NotifierSpec]:
@@ -257,7 +254,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO, secrets: Secrets, now: datetime) -> int:
-    api, context_namespace = _kube()
+    api, context_namespace = _kube(args)
     outcomes: list[Outcome] = []
     try:
         namespace = args.namespace or context_namespace or "default"
@@ -292,6 +289,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     test.add_argument(
         "-n", "--namespace", help="its namespace (default: the kubeconfig context's namespace, else 'default')"
     )
+    kubeconfig.add_arguments(test)
     test.set_defaults(func=run)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from sreops import cli, findings_cli
+from sreops import cli, findings_cli, kubeconfig
 from sreops.findings_cli import CliError, Filters, Row, Selection
 from sreops.operator.accounts import Placement
 from sreops.operator.api import ScanScheduleSpec
@@ -288,9 +288,9 @@ def test_no_kubeconfig_is_one_line_and_exit_status_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def no_config(**_: Any) -> None:
-        raise findings_cli.ConfigException("Invalid kube-config file. No configuration found.")
+        raise kubeconfig.ConfigException("Invalid kube-config file. No configuration found.")
 
-    monkeypatch.setattr(findings_cli.config, "new_client_from_config", no_config)
+    monkeypatch.setattr(kubeconfig.config, "new_client_from_config", no_config)
     args = cli.build_parser().parse_args(["findings", "web", "--severity", "high", "-o", "json"])
     assert (args.severity, args.output, args.new, args.show_suppressed) == ("HIGH", "json", False, False)
     assert args.func(args) == 1

@@ -175,7 +175,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
                 raise w.teams_error
             w.cards.append(payload)
 
-    monkeypatch.setattr(notify_cli, "_kube", lambda: (api, w.context_namespace))
+    monkeypatch.setattr(notify_cli, "_kube", lambda _args: (api, w.context_namespace))
     monkeypatch.setattr(notify_cli, "get_object", get_object)
     monkeypatch.setattr(notify_cli, "read_secret_value", read_secret_value)
     monkeypatch.setattr(notify_cli, "SlackSender", FakeSlack)

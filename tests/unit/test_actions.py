@@ -429,3 +429,24 @@ def test_audit_event_names_the_actor_and_the_object(api: k8s.ApiClient, ns: str)
     actions.audit(api, ns, {"kind": "pp", "name": "web-fleet"}, CLI, "pause", "")
     sources = sorted(e.source.component for e in k8s.CoreV1Api(api).list_namespaced_event(ns).items)
     assert sources == ["sreops-cli", "sreops-gateway"]
+
+
+def test_an_impersonated_user_without_rights_is_refused_and_nothing_changes(api: k8s.ApiClient, ns: str) -> None:
+    """kube-apiserver's RBAC: a user no binding names may do nothing; the 403 carries Kubernetes' message."""
+    create(api, ns, "PatchPolicy")
+    before = get(api, ns, "PatchPolicy", "web-fleet")
+    nobody = Actor(user="mallory@example.com", via="slack", chat_id="T0123/U0999")
+    for call in (
+        lambda: actions.run_now(api, ns, "web-fleet", nobody),
+        lambda: actions.set_suspend(api, ns, "web-fleet", True, nobody),
+        lambda: actions.status(actions.impersonating(api, nobody), ns, "pp"),
+    ):
+        with pytest.raises(ActionError) as err:
+            call()
+        assert (err.value.status, err.value.code) == (403, "Forbidden")
+        assert "mallory@example.com" in err.value.message
+    after = get(api, ns, "PatchPolicy", "web-fleet")
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    with pytest.raises(ActionError) as listing:
+        actions.status(actions.impersonating(api, nobody), ns)  # every kind forbidden: the 403, not an empty list
+    assert listing.value.status == 403

@@ -361,6 +361,36 @@ def review_status(authorizer: Authorizer, attrs: Attributes) -> Obj:
     return status
 
 
+def review_shape(spec: Any) -> str | None:
+    """What the typed decoder of an access review would reject (400), or None."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        return "spec must be an object"
+    for key in ("resourceAttributes", "nonResourceAttributes"):
+        attrs = spec.get(key)
+        if attrs is None:
+            continue
+        # Strings, but for resourceAttributes' fieldSelector/labelSelector objects (not evaluated here).
+        if not isinstance(attrs, dict) or any(
+            not isinstance(v, str) for k, v in attrs.items() if k not in ("fieldSelector", "labelSelector")
+        ):
+            return f"spec.{key} must be an object of strings"
+    for key in ("user", "uid", "namespace"):
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            return f"spec.{key} must be a string"
+    groups = spec.get("groups")
+    if groups is not None and not (isinstance(groups, list) and all(isinstance(g, str) for g in groups)):
+        return "spec.groups must be an array of strings"
+    extra = spec.get("extra")
+    if extra is not None and not (
+        isinstance(extra, dict)
+        and all(isinstance(v, list) and all(isinstance(i, str) for i in v) for v in extra.values())
+    ):
+        return "spec.extra must be a map of string arrays"
+    return None
+
+
 def check_review_spec(spec: Any, *, subject: bool) -> list[Cause]:
     """ValidateSubjectAccessReviewSpec / ValidateSelfSubjectAccessReviewSpec."""
     if not isinstance(spec, dict):

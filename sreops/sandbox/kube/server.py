@@ -449,6 +449,9 @@ class KubeServer:
             raise bad_request("the body of the request was not a JSON object")
         user = request[USER_KEY]
         raw_spec = body.get("spec")
+        problem = rbac.review_shape(raw_spec)
+        if problem is not None:
+            raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {problem}')
         spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
         answer: dict[str, Any] = {
             **body,

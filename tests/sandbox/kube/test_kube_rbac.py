@@ -522,3 +522,16 @@ def test_audit_log_records_who_did_what(http: Http, audit_path: Path, namespace:
         created["responseStatus"]["code"] == 201 and created["annotations"]["authorization.k8s.io/decision"] == "allow"
     )
     assert yaml.safe_dump(created)  # a plain JSON document
+
+
+def test_malformed_reviews_and_headers_are_4xx(http: Http) -> None:
+    """Real: a review body the typed decoder cannot read is 400 BadRequest; odd impersonation values are
+    just names (here refused by RBAC for a user without rights), never a server error."""
+    for spec in ({"user": 1, "resourceAttributes": {}}, {"user": "a", "groups": "sre"}, {"resourceAttributes": []}, []):
+        resp = _sar(http, spec)  # type: ignore[arg-type]
+        assert resp.status == 400 and resp.body["reason"] == "BadRequest", spec
+    odd = {"Impersonate-User": "é ü/%00", "Impersonate-Extra-%ZZ": "x"}
+    resp = http.request("GET", "/apis", headers=odd, token=None)
+    assert resp.status == 401
+    resp = http.request("GET", "/apis", headers=odd)
+    assert resp.status == 200  # the admin may impersonate anyone; the user then may read discovery

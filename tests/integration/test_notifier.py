@@ -210,11 +210,16 @@ def test_a_bad_token_is_not_ready_with_slacks_error_and_never_leaks(env: Env) ->
     _notifier(kube, "bad", token_secret="bad-bot")
     ready = wait_for(lambda: (r := _ready(_get(kube, "notifiers", "bad"))).get("reason") == "SlackRejected" and r)
     assert ready["status"] == "False" and "invalid_auth" in ready["message"]
+    # Neither this token nor the working one nor the webhook URL is in any log, event, status or message.
     events = client.CoreV1Api(kube.api).list_namespaced_event(NS).items
-    texts = [json.dumps(_get(kube, "notifiers", "bad")), env.operator.child.log.read_text()]
+    notifiers = kube.custom.list_namespaced_custom_object(GROUP, VERSION, NS, "notifiers")["items"]
+    texts = [json.dumps(n.get("status") or {}) for n in notifiers] + [env.operator.child.log.read_text()]
     texts += [e.message or "" for e in events]
+    texts += [json.dumps(m) for m in _slack(env)] + [json.dumps(c) for c in _teams(env)]
+    assert _slack(env) and _teams(env)  # the earlier test's messages are there to be searched
     for text in texts:
-        assert secret not in text and env.chat.teams_webhook_url not in text
+        for leak in (secret, env.chat.slack_token, env.chat.teams_webhook_url):
+            assert leak not in text
 
 
 def test_a_missing_channel_or_a_bad_webhook_is_not_ready_with_the_reason(env: Env) -> None:

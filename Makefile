@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-fast soak burst lint bench constraints
+.PHONY: setup demo test test-fast soak burst fuzz lint bench constraints
 
 setup:
 	@scripts/setup-env.sh
@@ -26,6 +26,11 @@ soak: setup
 # A burst of 500 notifications through the real operator (about two minutes; make test runs the delivery's form).
 burst: setup
 	SREOPS_BURST=1 $(PY) -P -m pytest -s -q -p no:cacheprovider tests/integration/test_notifier_burst.py $(ARGS)
+
+# The gateway's long forms (make test runs reduced ones): schemathesis with 1,200 cases, 2,000 malformed
+# requests to every route, and the real 10,000-a-day limit over HTTP.
+fuzz: setup
+	SREOPS_FUZZ_CASES=1200 SREOPS_FUZZ_REQUESTS=2000 SREOPS_GATEWAY_DAY_LIMIT=10000 $(PY) -P -m pytest -s -q -p no:cacheprovider tests/integration/test_gateway_fuzz.py tests/integration/test_gateway_api.py $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -187,6 +187,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         if name in chosen:
             importlib.import_module(module_name).add_arguments(sub)
         sub.set_defaults(func=_standin_runner(module_name))
+    from sreops.sandbox import slack_cli
+
+    slack = parts.add_parser("slack", help=slack_cli.HELP, description=slack_cli.__doc__)
+    slack_cli.add_arguments(slack)
+    slack.set_defaults(func=slack_cli.run)
     return parser
 
 

@@ -91,8 +91,10 @@ class Settings:
         if max_body < 1024 or shutdown < 0 or ttl < 0 or per_second < 1 or per_day < 1 or inline < 0:
             raise SettingsError("body limit >= 1024, rates >= 1, and durations >= 0 are required")
         for prefix in prefixes:
-            if not re.fullmatch(r"https?://[^/\s]+/\S*", prefix):
-                raise SettingsError(f"response URL prefix {prefix!r} must be an http(s) URL ending in a path")
+            # Ends in a path ("https://hooks.slack.com/") or a port's colon ("http://127.0.0.1:"), so a prefix
+            # can never be extended into another host name.
+            if not re.fullmatch(r"https?://[^/\s]+(/\S*|:)", prefix):
+                raise SettingsError(f"response URL prefix {prefix!r} must be an http(s) URL ending in '/' or ':'")
         return cls(
             host=pick("host", "SREOPS_GATEWAY_HOST", "0.0.0.0"),  # noqa: S104
             port=port,

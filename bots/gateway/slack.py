@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 from slack_sdk.signature import Clock, SignatureVerifier
@@ -136,6 +136,9 @@ class SlackRoutes:
             log.warning("could not post to response_url", extra={"error": type(exc).__name__})
 
     def _response_url(self, url: str, field: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or "@" in parts.netloc or not parts.hostname:
+            raise GatewayError(400, "BadRequest", f"{field} is not a Slack response URL", field)
         if not any(url.startswith(prefix) for prefix in self.gateway.settings.slack_response_url_prefixes):
             raise GatewayError(400, "BadRequest", f"{field} is not a Slack response URL", field)
         return url

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import secrets
 import shutil
 import signal
 import sys
@@ -29,8 +30,16 @@ from sreops.sandbox.aws.scenario import Scenario, generate_scenario, load_scenar
 from sreops.sandbox.aws.server import AwsSandbox
 from sreops.sandbox.chat.server import ChatSandbox, ThreadedChatSandbox
 from sreops.sandbox.envfile import write_env_file
+from sreops.sandbox.gateway_seed import seed_gateway
 from sreops.sandbox.kube.server import KubeServer, ThreadHandle
-from sreops.sandbox.processes import ChildFailedError, Supervisor, free_port, operator_child, rfc3339
+from sreops.sandbox.processes import (
+    ChildFailedError,
+    Supervisor,
+    free_port,
+    gateway_child,
+    operator_child,
+    rfc3339,
+)
 from sreops.sandbox.seed import apply_samples, ensure_secret, install_crds
 from sreops.sandbox.status_view import as_json, as_table, collect, processes_table
 
@@ -62,12 +71,13 @@ class Ports:
     chat: int
     operator_health: int
     operator_metrics: int
+    gateway: int
 
     @classmethod
     def choose(cls, base: int) -> Ports:
         if base:
-            return cls(base, base + 1, base + 2, base + 3, base + 4)
-        return cls(0, 0, 0, free_port(), free_port())
+            return cls(base, base + 1, base + 2, base + 3, base + 4, base + 5)
+        return cls(0, 0, 0, free_port(), free_port(), free_port())
 
 
 @dataclass
@@ -78,6 +88,7 @@ class Sandbox:
     aws: AwsSandbox | None = None
     chat: ThreadedChatSandbox | None = None
     operator: Supervisor | None = None
+    gateway: Supervisor | None = None
     env: dict[str, str] = field(default_factory=dict)
     _api: client.ApiClient | None = None
 
@@ -102,11 +113,15 @@ class Sandbox:
         chat = self.chat.start()
         log.info("stand-ins up: kube %s, aws %s, chat %s", self.kube.url, self.aws.endpoint_url, chat.base_url)
 
+        gateway_url = f"http://127.0.0.1:{ports.gateway}"
         self.env = {
             "KUBECONFIG": str(self.state_dir / "kubeconfig"),
             **self.aws.env(),
             **chat.env(),
             "SREOPS_OPERATOR_METRICS_URL": f"http://127.0.0.1:{ports.operator_metrics}/metrics",
+            "SREOPS_GATEWAY_URL": gateway_url,
+            "SREOPS_GATEWAY_METRICS_URL": gateway_url + "/metrics",
+            "SREOPS_API_KEY": secrets.token_urlsafe(24),
         }
         write_env_file(self.state_dir, self.env).chmod(0o600)
 
@@ -124,6 +139,16 @@ class Sandbox:
         )
         self.operator = Supervisor(operator, pid_file=self.state_dir / "run" / "operator.pid")
         self.operator.start()
+        gateway, _ = gateway_child(
+            {**self.env, "HOME": str(self.state_dir)},
+            logs / "gateway.log",
+            f"--namespace={NAMESPACE}",
+            # `sreops sandbox slack` receives delayed answers on a local port of its own.
+            "--slack-response-url-prefix=http://127.0.0.1:",
+            port=ports.gateway,
+        )
+        self.gateway = Supervisor(gateway, pid_file=self.state_dir / "run" / "gateway.pid")
+        self.gateway.start()
 
     def _scenario(self) -> Scenario:
         if self.options.scenario is not None:
@@ -137,12 +162,13 @@ class Sandbox:
         ensure_secret(self._api, NAMESPACE, "prod-aws", {"externalId": prod.external_id or "sreops-sandbox"})
         ensure_secret(self._api, NAMESPACE, "slack-bot", {"token": chat.slack_token})
         ensure_secret(self._api, NAMESPACE, "teams", {"url": chat.teams_webhook_url})
+        seed_gateway(self._api, NAMESPACE, self.env["SREOPS_API_KEY"])
         if self.options.seed_samples:
             count = apply_samples(self._api, NAMESPACE)
             log.info("seeded %d sample objects in namespace %s", count, NAMESPACE)
 
     def supervisors(self) -> list[Supervisor]:
-        return [s for s in (self.operator,) if s is not None]
+        return [s for s in (self.operator, self.gateway) if s is not None]
 
     def supervise(self) -> tuple[float, list[str]]:
         """Restart what has exited (after its backoff): the seconds until this is next due, and a line for
@@ -182,6 +208,8 @@ class Sandbox:
             "aws": self.aws.endpoint_url,
             **self.chat.sandbox.endpoints(),
             "operatorMetrics": self.env["SREOPS_OPERATOR_METRICS_URL"],
+            "gateway": self.env["SREOPS_GATEWAY_URL"],
+            "gatewayMetrics": self.env["SREOPS_GATEWAY_METRICS_URL"],
             "logs": str(self.state_dir / "logs"),
         }
 

@@ -78,7 +78,8 @@ def test_sandbox_runs_seeds_serves_other_terminals_and_exits_cleanly(tmp_path: P
             proc.kill()
     assert proc.returncode == 0, err[-3000:]
     final = json.loads(out)
-    (operator,) = final["processes"]
+    operator, gateway = final["processes"]
+    assert (gateway["name"], gateway["running"], gateway["ready"], gateway["restarts"]) == ("gateway", True, True, 0)
     assert (operator["name"], operator["running"], operator["ready"], operator["restarts"]) == (
         "operator",
         True,
@@ -95,7 +96,8 @@ def test_sandbox_runs_seeds_serves_other_terminals_and_exits_cleanly(tmp_path: P
         ("Notifier", "sre-alerts"),
     } <= seeded
     # Secrets stay in sandbox.env: nothing printed carries a token.
-    for secret in (env["SREOPS_SLACK_TOKEN"], env["AWS_SECRET_ACCESS_KEY"], env["SREOPS_SLACK_SIGNING_SECRET"]):
+    secrets = ("SREOPS_SLACK_TOKEN", "AWS_SECRET_ACCESS_KEY", "SREOPS_SLACK_SIGNING_SECRET", "SREOPS_API_KEY")
+    for secret in (env[name] for name in secrets):
         assert secret not in out and secret not in err
     assert (state / "logs" / "operator.log").exists()
 

@@ -8,8 +8,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 setup:
 	@scripts/setup-env.sh
 
+# With Prometheus (scraping the operator and gateway, with the alert rules) when the prometheus binary is there.
 demo: setup
-	$(VENV)/bin/sreops sandbox $(ARGS)
+	$(VENV)/bin/sreops sandbox $(if $(shell command -v prometheus),--prometheus) $(ARGS)
 
 test: setup
 	$(PY) -P -m pytest $(ARGS)

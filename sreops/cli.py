@@ -48,6 +48,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         output=args.output,
         port_base=args.port_base,
         seed_samples=not args.no_samples,
+        prometheus=args.prometheus,
     )
     return run(options)
 
@@ -178,6 +179,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sandbox.add_argument("--output", choices=["table", "json"], default="table", help="status format (default table)")
     sandbox.add_argument("--port-base", type=int, default=0, help="first of 5 consecutive ports (default: free ports)")
     sandbox.add_argument("--no-samples", action="store_true", help="do not apply crds/samples/")
+    sandbox.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="also run Prometheus (the Debian package) scraping the operator and gateway, with the alert rules",
+    )
     sandbox.set_defaults(func=_sandbox)
     parts = sandbox.add_subparsers(dest="part", metavar="PART")
     words = list(argv) if argv is not None else ["sandbox", *STANDINS]

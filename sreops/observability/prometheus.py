@@ -23,6 +23,10 @@ from sreops.observability.render import RULES_PATH
 ROOT = Path(__file__).resolve().parents[2]
 
 
+class PrometheusError(RuntimeError):
+    """Prometheus is not installed, exited, or did not become ready."""
+
+
 def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
 
@@ -59,7 +63,7 @@ class PrometheusServer:
     def start(self, timeout: float = 30.0) -> None:
         binary = prometheus_binary()
         if binary is None:
-            raise RuntimeError("prometheus is not installed (scripts/setup-env.sh installs it)")
+            raise PrometheusError("prometheus is not installed (scripts/setup-env.sh installs it)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         config_path = self.workdir / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(self.config.render()))
@@ -82,7 +86,8 @@ class PrometheusServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {self.proc.returncode}; see {self.workdir}/prometheus.log")
+                log = self.workdir / "prometheus.log"
+                raise PrometheusError(f"prometheus exited with {self.proc.returncode}; see {log}")
             try:
                 with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:  # noqa: S310 - our http URL
                     if answer.status == 200:
@@ -90,7 +95,7 @@ class PrometheusServer:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"prometheus not ready after {timeout}s")
+        raise PrometheusError(f"prometheus not ready after {timeout}s")
 
     def query(self, expr: str) -> dict[str, Any]:
         """/api/v1/query's answer (status success or error) for an instant query at now."""

@@ -18,9 +18,13 @@ def _yaml(data: Any) -> str:
     return HEADER + yaml.safe_dump(data, sort_keys=False, width=1000, allow_unicode=True)
 
 
+def rules_yaml() -> str:
+    return _yaml(alerts.rules_file())
+
+
 def generated_files() -> dict[str, str]:
     return {
         DASHBOARD_PATH: dashboard.render(),
-        RULES_PATH: _yaml(alerts.rules_file()),
+        RULES_PATH: rules_yaml(),
         PROMETHEUS_RULE_PATH: _yaml(alerts.prometheus_rule()),
     }

@@ -62,6 +62,7 @@ class Options:
     output: Output = "table"
     port_base: int = 0
     seed_samples: bool = True
+    prometheus: bool = False  # run the Debian `prometheus` scraping the operator and gateway, with the alert rules
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Sandbox:
     chat: ThreadedChatSandbox | None = None
     operator: Supervisor | None = None
     gateway: Supervisor | None = None
+    prometheus: Any = None  # sreops.observability.prometheus.PrometheusServer, imported only when asked for
     env: dict[str, str] = field(default_factory=dict)
     _api: client.ApiClient | None = None
 
@@ -123,6 +125,10 @@ class Sandbox:
             "SREOPS_GATEWAY_METRICS_URL": gateway_url + "/metrics",
             "SREOPS_API_KEY": secrets.token_urlsafe(24),
         }
+        prometheus_port = 0
+        if self.options.prometheus:
+            prometheus_port = self.options.port_base + 6 if self.options.port_base else free_port()
+            self.env["SREOPS_PROMETHEUS_URL"] = f"http://127.0.0.1:{prometheus_port}"
         write_env_file(self.state_dir, self.env).chmod(0o600)
 
         self._api = config.new_client_from_config(config_file=str(self.state_dir / "kubeconfig"))
@@ -149,6 +155,30 @@ class Sandbox:
         )
         self.gateway = Supervisor(gateway, pid_file=self.state_dir / "run" / "gateway.pid")
         self.gateway.start()
+        if prometheus_port:
+            self._start_prometheus(ports, prometheus_port)
+
+    def _start_prometheus(self, ports: Ports, port: int) -> None:
+        from sreops.observability.prometheus import (  # noqa: PLC0415 - only with --prometheus
+            PrometheusConfig,
+            PrometheusError,
+            PrometheusServer,
+        )
+        from sreops.observability.render import rules_yaml  # noqa: PLC0415
+
+        workdir = self.state_dir / "prometheus"
+        workdir.mkdir(exist_ok=True)
+        rules = workdir / "sreops.rules.yaml"
+        rules.write_text(rules_yaml())
+        targets = PrometheusConfig(
+            f"127.0.0.1:{ports.operator_metrics}", f"127.0.0.1:{ports.gateway}", scrape_interval="5s", rules=[rules]
+        )
+        self.prometheus = PrometheusServer(targets, workdir, port)
+        try:
+            self.prometheus.start()
+        except PrometheusError as exc:  # not installed, or it would not start: stop like a child that fails
+            raise ChildFailedError(str(exc)) from exc
+        log.info("prometheus up: %s", self.prometheus.url)
 
     def _scenario(self) -> Scenario:
         if self.options.scenario is not None:
@@ -185,6 +215,8 @@ class Sandbox:
         return due, exits
 
     def stop(self) -> None:
+        if self.prometheus is not None:
+            self.prometheus.stop()
         for sup in self.supervisors():
             sup.stop()
         if self._api is not None:
@@ -210,6 +242,7 @@ class Sandbox:
             "operatorMetrics": self.env["SREOPS_OPERATOR_METRICS_URL"],
             "gateway": self.env["SREOPS_GATEWAY_URL"],
             "gatewayMetrics": self.env["SREOPS_GATEWAY_METRICS_URL"],
+            **({"prometheus": self.env["SREOPS_PROMETHEUS_URL"]} if "SREOPS_PROMETHEUS_URL" in self.env else {}),
             "logs": str(self.state_dir / "logs"),
         }
 
@@ -255,6 +288,8 @@ def run(options: Options) -> int:
             print(f"sreops sandbox: {exc}", file=sys.stderr, flush=True)
             return 1
         print(f"sreops sandbox: ready; env file {sandbox.state_dir / 'sandbox.env'}", file=sys.stderr, flush=True)
+        if sandbox.prometheus is not None:
+            print(f"sreops sandbox: Prometheus at {sandbox.prometheus.url}", file=sys.stderr, flush=True)
         deadline = None if options.exit_after is None else time.monotonic() + options.exit_after
         live = sys.stdout.isatty() and options.output == "table"
         last = ""

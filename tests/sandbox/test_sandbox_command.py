@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,6 +17,7 @@ import boto3
 import pytest
 from slack_sdk import WebClient
 
+from sreops.observability import alerts
 from sreops.sandbox.envfile import read_env_file
 from sreops.sandbox.seed import SAMPLES_DIR, load_documents
 from tests.integration.conftest import wait_for
@@ -36,7 +39,7 @@ REQUIRED_ENV = (
 
 def test_sandbox_runs_seeds_serves_other_terminals_and_exits_cleanly(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    argv = ["sandbox", "--state-dir", str(state), "--exit-after", "25", "--output", "json"]
+    argv = ["sandbox", "--state-dir", str(state), "--exit-after", "25", "--output", "json", "--prometheus"]
     proc = subprocess.Popen(
         [sys.executable, "-P", "-m", "sreops.cli", *argv],
         stdout=subprocess.PIPE,
@@ -71,6 +74,15 @@ def test_sandbox_runs_seeds_serves_other_terminals_and_exits_cleanly(tmp_path: P
         assert sts.get_caller_identity()["Account"]
         slack = WebClient(token=env["SREOPS_SLACK_TOKEN"], base_url=env["SREOPS_SLACK_API_URL"])
         assert slack.auth_test()["ok"]
+        # --prometheus: Prometheus with the alert rules scrapes the operator and the gateway by their job names.
+        prometheus = env["SREOPS_PROMETHEUS_URL"]
+        up = lambda: {  # noqa: E731
+            r["metric"]["job"]: r["value"][1]
+            for r in (_prometheus(prometheus, "api/v1/query?query=up") or {"result": []})["result"]
+        }
+        assert wait_for(lambda: up() == {alerts.OPERATOR_JOB: "1", alerts.GATEWAY_JOB: "1"}, timeout=30)
+        rules = _prometheus(prometheus, "api/v1/rules")["groups"]
+        assert {r["name"] for g in rules for r in g["rules"]} == {a.name for a in alerts.ALERTS}
 
         out, err = proc.communicate(timeout=90)
     finally:
@@ -78,6 +90,7 @@ def test_sandbox_runs_seeds_serves_other_terminals_and_exits_cleanly(tmp_path: P
             proc.kill()
     assert proc.returncode == 0, err[-3000:]
     final = json.loads(out)
+    assert final["endpoints"]["prometheus"] == env["SREOPS_PROMETHEUS_URL"]
     operator, gateway = final["processes"]
     assert (gateway["name"], gateway["running"], gateway["ready"], gateway["restarts"]) == ("gateway", True, True, 0)
     assert (operator["name"], operator["running"], operator["ready"], operator["restarts"]) == (
@@ -100,6 +113,15 @@ def test_sandbox_runs_seeds_serves_other_terminals_and_exits_cleanly(tmp_path: P
     for secret in (env[name] for name in secrets):
         assert secret not in out and secret not in err
     assert (state / "logs" / "operator.log").exists()
+
+
+def _prometheus(url: str, path: str) -> Any:
+    """Its answer's data; None while it is not listening yet (it starts after the children)."""
+    try:
+        with urllib.request.urlopen(f"{url}/{path}", timeout=5) as answer:
+            return json.loads(answer.read())["data"]
+    except urllib.error.URLError:
+        return None
 
 
 def _children_of(pid: int) -> list[int]:

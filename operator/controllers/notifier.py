@@ -10,7 +10,6 @@ Secrets are read when needed and never logged; status carries `sent`, `failed` a
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -120,10 +119,9 @@ def _sources(kwargs: Mapping[str, Any], namespace: str) -> Iterator[Mapping[str,
         yield from (kwargs.get(_source_index_id(kind)) or {}).get(namespace, [])
 
 
-def _write_status(api: client.ApiClient, namespace: str, name: str, sent: int, failed: int) -> None:
-    body = {
-        "status": {"sent": sent, "failed": failed, "lastSentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    }
+def _write_status(api: client.ApiClient, namespace: str, name: str, delivery: Delivery) -> None:
+    sent, failed = delivery.totals
+    body = {"status": {"sent": sent, "failed": failed, "lastSentTime": delivery.last_sent}}
     client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
         GROUP, VERSION, namespace, KIND.plural, name, body
     )
@@ -137,7 +135,9 @@ def deliver(*, stopped: kopf.DaemonStopped, body: kopf.Body, memo: Any, logger: 
     delivery: Delivery | None = None
     generation = None
     status = body.get("status") or {}
-    sent, failed = int(status.get("sent") or 0), int(status.get("failed") or 0)  # carried across restarts
+    # The ledger keeps the totals with the entries they count; status only shows them (and seeds a ledger
+    # written before totals were kept).
+    shown = int(status.get("sent") or 0), int(status.get("failed") or 0)
     while not stopped:
         wait = services.settings.notify_poll_seconds
         try:
@@ -148,14 +148,14 @@ def deliver(*, stopped: kopf.DaemonStopped, body: kopf.Body, memo: Any, logger: 
                     spec = parse_spec(NotifierSpec, body.get("spec"))
                     to, _ = destinations(services, namespace, spec)
                     store = LedgerStore(services.kube, namespace, name, uid)
-                    delivery = Delivery(store, spec, to, logger, services.metrics)
+                    delivery = Delivery(store, spec, to, logger, services.metrics, carried=shown)
                     generation = meta.get("generation")
                 result = delivery.step(_sources(kwargs, namespace))
                 for line in result.failed:
                     kopf.warn(body, reason="NotificationFailed", message=line[:1000])
-                if result.sent or result.failed:
-                    sent, failed = sent + result.sent, failed + len(result.failed)
-                    _write_status(services.kube, namespace, name, sent, failed)
+                if delivery.totals != shown:
+                    _write_status(services.kube, namespace, name, delivery)
+                    shown = delivery.totals
                 wait = max(wait, result.wait)
         except (SpecError, WaitingError, SlackError, TeamsError, ApiException) as exc:
             # The reconcile reports these on Ready; the loop tries again after a pause.

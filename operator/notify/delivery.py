@@ -65,6 +65,7 @@ class Delivery:
         destinations: Destinations,
         logger: Logger,
         metrics: OperatorMetrics | None = None,
+        carried: tuple[int, int] = (0, 0),
     ) -> None:
         self.metrics = metrics
         self.store = store
@@ -73,8 +74,19 @@ class Delivery:
         self.logger = logger
         self.limiter = RateLimiter(spec.rate_limit.per_minute)
         self.ledger, self.version = store.load()
+        if self.ledger.sent_total is None:  # a ledger from before totals were kept: start from status
+            self.ledger.sent_total, self.ledger.failed_total = carried
         self.started = time.time()
         self.maybe_sent: set[str] = set()
+
+    @property
+    def totals(self) -> tuple[int, int]:
+        """(sent, failed) since the Notifier exists, as the ledger holds them (status.sent / status.failed)."""
+        return self.ledger.sent_total or 0, self.ledger.failed_total or 0
+
+    @property
+    def last_sent(self) -> str | None:
+        return self.ledger.last_sent()
 
     def step(self, sources: Iterable[Mapping[str, Any]]) -> StepResult:
         bodies = {str((b.get("metadata") or {}).get("uid")): b for b in sources}
@@ -126,7 +138,8 @@ class Delivery:
             if self.to.teams is not None and occ.type != "RunProgress":
                 self.to.teams.send(teams_cards.card(event))
             self.ledger.set(occ.key, Entry("sent", _now(), ts=ts, channel=self.to.slack_channel))
-            self._save()  # confirmed at once: the crash window is this one write
+            self.ledger.count(sent=int(occ.type != "RunProgress"))
+            self._save()  # confirmed (and counted) at once: the crash window is this one write
             result.sent += occ.type != "RunProgress"
             self._count("sent", teams=occ.type != "RunProgress")
             if self.metrics is not None:
@@ -187,6 +200,7 @@ class Delivery:
             return
         for o in events:
             self.ledger.set(o.key, Entry("sent", _now(), ts=ts, channel=self.to.slack_channel))
+        self.ledger.count(sent=len(events))
         self._save()
         result.sent += len(events)
         self._count("sent")
@@ -208,6 +222,7 @@ class Delivery:
         maybe = isinstance(exc, SlackUnavailableError)
         if attempts >= MAX_ATTEMPTS and not maybe:
             self.ledger.set(key, Entry("failed", _now(), attempts=attempts, error=str(exc)[:200]))
+            self.ledger.count(failed=1)
             result.failed.append(f"{key}: {exc}")
         else:
             self.ledger.set(key, Entry("pending", _now(), attempts=attempts, error=str(exc)[:200]))
@@ -226,6 +241,8 @@ class Delivery:
             for key, entry in self.ledger.entries.items():
                 if entry.state in ("sent", "baseline") and not fresh.settled(key):
                     fresh.set(key, entry)
+                    if entry.state == "sent" and "/RunProgress/" not in key:
+                        fresh.count(sent=1)
             fresh.selection = self.ledger.selection or fresh.selection
             self.ledger = fresh
             self.version = self.store.save(self.ledger, self.version)

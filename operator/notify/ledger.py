@@ -33,6 +33,7 @@ RETRY_FIRST_SECONDS = 2.0
 MAX_ENTRIES = 2000  # about 300 KB of JSON at most, well under a ConfigMap's 1 MiB
 DATA_KEY = "ledger.json"
 SELECTION_KEY = "selection"  # what the baseline was taken for (plan.selection)
+TOTALS_KEY = "totals"  # {"sent", "failed"}: written with the entries they count, so a crash cannot split them
 CONFLICT = 409
 NOT_FOUND = 404
 
@@ -51,6 +52,14 @@ class Ledger:
     def __init__(self, entries: dict[str, Entry] | None = None, selection: str | None = None) -> None:
         self.entries: dict[str, Entry] = dict(entries or {})
         self.selection = selection  # None: a ledger written before selections were recorded
+        # Events sent and given up on since the Notifier exists (status.sent / status.failed); None: a ledger
+        # written before totals were kept.
+        self.sent_total: int | None = None
+        self.failed_total: int | None = None
+
+    def count(self, sent: int = 0, failed: int = 0) -> None:
+        self.sent_total = (self.sent_total or 0) + sent
+        self.failed_total = (self.failed_total or 0) + failed
 
     def get(self, key: str) -> Entry | None:
         return self.entries.get(key)
@@ -85,6 +94,10 @@ class Ledger:
             return False
         return bool(now < last + RETRY_FIRST_SECONDS * 2.0 ** (entry.attempts - 1))
 
+    def last_sent(self) -> str | None:
+        """When the newest sent entry was confirmed (RFC 3339; they sort as text)."""
+        return max((e.at for e in self.entries.values() if e.state == "sent"), default=None)
+
     def pending(self) -> list[str]:
         return [k for k, e in self.entries.items() if e.state == "pending"]
 
@@ -118,6 +131,17 @@ class LedgerConflictError(RuntimeError):
     """Someone else wrote the ledger since it was read: reload and look again."""
 
 
+def _totals(text: str | None) -> tuple[int | None, int | None]:
+    try:
+        raw = json.loads(text) if text else None
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict):
+        return None, None
+    sent, failed = raw.get("sent"), raw.get("failed")
+    return (sent if isinstance(sent, int) else None), (failed if isinstance(failed, int) else None)
+
+
 def _version(cm: client.V1ConfigMap) -> str:
     return str(cm.metadata.resource_version if cm.metadata is not None else "")
 
@@ -147,6 +171,7 @@ class LedgerStore:
         data = cm.data or {}
         ledger = Ledger.from_json(data.get(DATA_KEY))
         ledger.selection = data.get(SELECTION_KEY)
+        ledger.sent_total, ledger.failed_total = _totals(data.get(TOTALS_KEY))
         return ledger, _version(cm)
 
     def save(self, ledger: Ledger, resource_version: str | None) -> str:
@@ -169,6 +194,8 @@ class LedgerStore:
         data = {DATA_KEY: ledger.to_json()}
         if ledger.selection is not None:
             data[SELECTION_KEY] = ledger.selection
+        if ledger.sent_total is not None or ledger.failed_total is not None:
+            data[TOTALS_KEY] = json.dumps({"sent": ledger.sent_total or 0, "failed": ledger.failed_total or 0})
         body = client.V1ConfigMap(api_version="v1", kind="ConfigMap", metadata=meta, data=data)
         try:
             if resource_version is None:

@@ -83,3 +83,27 @@ def test_two_writers_cannot_both_claim_an_event(api: client.ApiClient) -> None:
     assert fresh.get("event-1") == Entry("pending", AT)
     cm = client.CoreV1Api(api).read_namespaced_config_map("sreops-ledger-sre-alerts", "default")
     assert cm.metadata.owner_references[0].kind == "Notifier"
+
+
+@pytest.mark.integration
+def test_the_selection_and_the_totals_are_kept_in_the_configmap(api: client.ApiClient) -> None:
+    install_crds(api)
+    notifier = {
+        "apiVersion": "sreops.io/v1alpha1",
+        "kind": "Notifier",
+        "metadata": {"name": "totals"},
+        "spec": {"teams": {"webhookSecretRef": {"name": "teams", "key": "url"}}},
+    }
+    created = client.CustomObjectsApi(api).create_namespaced_custom_object(
+        "sreops.io", "v1alpha1", "default", "notifiers", notifier
+    )
+    store = LedgerStore(api, "default", "totals", created["metadata"]["uid"])
+    ledger, version = store.load()
+    assert (ledger.sent_total, ledger.failed_total, ledger.selection) == (None, None, None)
+    ledger.set("event-1", Entry("sent", AT, ts="1.0"))
+    ledger.count(sent=1)
+    ledger.selection = "abc"
+    store.save(ledger, version)
+    again, _ = store.load()
+    assert (again.sent_total, again.failed_total, again.selection) == (1, 0, "abc")
+    assert again.last_sent() == AT

@@ -3,6 +3,7 @@ folded into one digest; a burst of 500 is all delivered, none twice."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -97,19 +98,17 @@ class _MemoryStore:
     namespace, notifier = "prod", "sre"
 
     def __init__(self) -> None:
-        self.saved: tuple[str, str | None] | None = None
+        self.saved: Ledger | None = None
         self.writes = 0
 
     def load(self) -> tuple[Ledger, str | None]:
         if self.saved is None:
             return Ledger(), None
-        ledger = Ledger.from_json(self.saved[0])
-        ledger.selection = self.saved[1]
-        return ledger, str(self.writes)
+        return copy.deepcopy(self.saved), str(self.writes)
 
     def save(self, ledger: Ledger, version: str | None) -> str:
         self.writes += 1
-        self.saved = (ledger.to_json(), ledger.selection)
+        self.saved = copy.deepcopy(ledger)
         return str(self.writes)
 
 
@@ -131,3 +130,19 @@ def test_changing_what_a_notifier_selects_takes_a_new_baseline_but_keeps_sending
     assert wider.step([*web, *db, late, _failed_run(9, {"team": "db"})]).sent == 1
     again = Delivery(store, wide, Destinations(), log)  # type: ignore[arg-type]  # a restart: same selection
     assert again.step([*web, *db, late, _failed_run(9, {"team": "db"}), _failed_run(10)]).sent == 1
+
+
+def test_totals_live_in_the_ledger_so_a_crash_before_the_status_write_loses_no_count() -> None:
+    """status.sent is shown from the ledger's totals, saved in the same write as the entries they count: a
+    process killed after confirming an event but before writing status still counts it once."""
+    store = _MemoryStore()
+    spec = _notifier(events=["RunFailed"], selector={"kinds": ["PatchRun"]})
+    log = logging.getLogger("test")
+    Delivery(store, spec, Destinations(), log, carried=(5, 1)).step([])  # type: ignore[arg-type]
+    first = Delivery(store, spec, Destinations(), log, carried=(5, 1))  # type: ignore[arg-type]
+    assert first.step([_failed_run(1)]).sent == 1
+    assert first.totals == (6, 1) and first.last_sent is not None
+    # Killed here: status still says 5. The next process reads 6 from the ledger, and sends nothing again.
+    again = Delivery(store, spec, Destinations(), log, carried=(5, 1))  # type: ignore[arg-type]
+    assert again.totals == (6, 1)
+    assert again.step([_failed_run(1)]).sent == 0 and again.totals == (6, 1)

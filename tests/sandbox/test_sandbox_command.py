@@ -136,29 +136,6 @@ def _children_of(pid: int) -> list[int]:
     return found
 
 
-def test_sigterm_stops_every_process_it_started(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    proc = subprocess.Popen(
-        [sys.executable, "-P", "-m", "sreops.cli", "sandbox", "--state-dir", str(state), "--output", "json"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for(lambda: (state / "sandbox.env").exists() or proc.poll() is not None, timeout=60)
-        wait_for(lambda: _children_of(proc.pid), timeout=60)  # the operator
-        children = _children_of(proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err[-3000:]
-    assert "Traceback" not in err
-    for child in children:
-        assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
-
-
 class JsonStream:
     """The snapshots `sreops sandbox --output json` prints (one pretty-printed document per change), read
     as they come."""
@@ -188,9 +165,10 @@ def _operator_status(stream: JsonStream) -> dict[str, Any]:
     return next((p for p in doc["processes"] if p["name"] == "operator"), {})
 
 
-def test_a_killed_operator_is_restarted_with_its_exit_reported_and_its_log_kept(tmp_path: Path) -> None:
+def test_a_killed_operator_is_restarted_and_sigterm_stops_every_process(tmp_path: Path) -> None:
     """SIGKILL the operator (its pid from DIR/run/operator.pid): the sandbox starts it again, reports the
-    restart and how the last run ended, keeps the killed run's log, and new work converges."""
+    restart and how the last run ended, keeps the killed run's log, and new work converges. Then SIGTERM
+    stops the sandbox and every process it started, without a traceback."""
     state = tmp_path / "state"
     err_log = tmp_path / "sandbox.stderr"
     argv = ["sandbox", "--state-dir", str(state), "--output", "json", "--no-samples"]
@@ -247,6 +225,8 @@ def test_a_killed_operator_is_restarted_with_its_exit_reported_and_its_log_kept(
         ready_policy = wait_for(ready_and_counted, timeout=60)
         assert int(ready_policy[1]) > 0  # the home fleet's Role=web, Env=prod instances in us-west-2
 
+        children = _children_of(proc.pid)  # the operator, the gateway
+        assert second in children and len(children) >= 2
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     finally:
@@ -260,5 +240,7 @@ def test_a_killed_operator_is_restarted_with_its_exit_reported_and_its_log_kept(
     err = err_log.read_text()
     assert proc.returncode == 0, err[-3000:]
     assert "operator exited: SIGKILL (Signaled)" in err
+    assert "Traceback" not in err
     assert not pid_file.exists()
-    assert not Path(f"/proc/{second}").exists() or "Z" in Path(f"/proc/{second}/stat").read_text().split()[2]
+    for child in children:
+        assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]

@@ -12,8 +12,11 @@ setup:
 demo: setup
 	$(VENV)/bin/sreops sandbox $(if $(shell command -v prometheus),--prometheus) $(ARGS)
 
+# Two workers, a test file each at a time: most integration time is waiting on processes, not CPU
+# (module-scoped fixtures stay within their file).
+PYTEST_WORKERS ?= 2
 test: setup
-	$(PY) -P -m pytest $(ARGS)
+	$(PY) -P -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(ARGS)
 
 test-fast: setup
 	$(PY) -P -m pytest -m "not slow" $(ARGS)

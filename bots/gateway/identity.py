@@ -4,8 +4,14 @@ Its data key `identities.yaml` maps each channel's ids to a Kubernetes user and 
 
     slack:                                  # "<team id>/<user id>", as in a slash command's team_id/user_id
       T0123ABCD/U0456EFGH: {user: alice@example.com, groups: [sre]}
+      T0123ABCD/*: {user: "slack:{id}", groups: [sre-viewers]}   # anyone else in that workspace
     teams:                                  # the user's AAD object id (activity.from.aadObjectId)
       6d1f4a53-8e2b-4c1e-9a51-2f8c2f9e0c11: {user: bob@example.com, groups: [sre-viewers]}
+      "*": {user: "teams:{id}", groups: [sre-viewers]}             # any other Teams user the bot hears from
+
+A wildcard entry (`<team id>/*` for Slack, `*` for Teams) maps everyone it covers who has no entry of their own;
+`{id}` in its user is replaced by their chat id, so each person keeps a Kubernetes name of their own (in audit
+Events and RBAC decisions) while the group decides what they may do.
 
 The gateway impersonates that user and those groups for everything the person asks for, so Roles and
 RoleBindings in the cluster decide what they may do. Someone not in the map is *unmapped*: with
@@ -46,7 +52,22 @@ class IdentityMap:
     problems: tuple[str, ...] = ()  # entries that were skipped, and why (logged, never fatal)
 
     def lookup(self, channel: str, chat_id: str) -> Identity | None:
-        return self.entries.get(channel, {}).get(chat_id)
+        """The entry for this chat id, else the wildcard covering it (its workspace's for Slack)."""
+        ids = self.entries.get(channel, {})
+        found = ids.get(chat_id)
+        if found is not None:
+            return found
+        if channel == "slack":
+            team, slash, _ = chat_id.partition("/")
+            if not slash:
+                return None
+            wildcard = f"{team}/*"
+        else:
+            wildcard = "*"
+        template = ids.get(wildcard)
+        if template is None:
+            return None
+        return Identity(template.user.replace("{id}", chat_id), template.groups)
 
 
 def unmapped_identity() -> Identity:

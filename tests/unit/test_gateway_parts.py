@@ -130,3 +130,19 @@ def test_json_logs_carry_extras_and_no_traceback_text() -> None:
     assert line["route"] == "/slack/commands"
     assert line["error"] == "ValueError"
     assert "secret-in-message" not in json.dumps(line)
+
+
+def test_a_wildcard_maps_everyone_it_covers_under_a_name_of_their_own() -> None:
+    data = {
+        "identities.yaml": (
+            "slack:\n  T1/U1: {user: alice, groups: [ops]}\n  T1/*: {user: 'slack:{id}', groups: [viewers]}\n"
+            "teams:\n  '*': {user: 'teams:{id}', groups: [viewers]}\n"
+        )
+    }
+    found = parse_identities(data)
+    alice, other = found.lookup("slack", "T1/U1"), found.lookup("slack", "T1/U9")
+    assert alice is not None and (alice.user, alice.groups) == ("alice", ("ops",))
+    assert other is not None and (other.user, other.groups) == ("slack:T1/U9", ("viewers",))
+    assert found.lookup("slack", "T2/U9") is None  # another workspace is not covered
+    teams = found.lookup("teams", "0b7c3e29")
+    assert teams is not None and teams.user == "teams:0b7c3e29"

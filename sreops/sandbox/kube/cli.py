@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
+from .faults import FaultSpecError
 from .server import KubeServer
 
 
@@ -37,6 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help='more users: CSV lines token,user,uid,"group1,group2" (kube-apiserver\'s --token-auth-file)',
     )
+    parser.add_argument(
+        "--faults",
+        default="",
+        metavar="SPEC",
+        help="fault injection, e.g. 'patch:*=throttle:0.2,watch:*=watch-drop:0.05' (see faults.py; "
+        "changed at run time through /_sandbox/faults)",
+    )
 
 
 async def _serve(server: KubeServer) -> None:
@@ -56,7 +65,17 @@ async def _serve(server: KubeServer) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="sreops-kube-"))
-    server = KubeServer(
+    try:
+        server = _server(args, state_dir)
+    except FaultSpecError as exc:
+        print(f"sreops sandbox kube: --faults: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(_serve(server))
+    return 0
+
+
+def _server(args: argparse.Namespace, state_dir: Path) -> KubeServer:
+    return KubeServer(
         state_dir,
         host=args.host,
         port=args.port,
@@ -64,9 +83,8 @@ def run(args: argparse.Namespace) -> int:
         access_log=getattr(args, "access_log", False),
         token_auth_file=getattr(args, "token_auth_file", None),
         audit_log=getattr(args, "audit_log", None),
+        faults=getattr(args, "faults", ""),
     )
-    asyncio.run(_serve(server))
-    return 0
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ from aiohttp import web
 from . import authn, discovery, openapi, protobuf, rbac, tables, tls
 from .audit import AuditLog, Entry
 from .errors import ApiError, Cause, bad_request, invalid
+from .faults import CONTROL_PATH, KubeFaults
 from .gc import GarbageCollector
 from .operations import Api, Ctx
 from .resources import Registry, ResourceType
@@ -88,8 +89,10 @@ class KubeServer:
         access_log: bool = False,
         token_auth_file: Path | None = None,
         audit_log: Path | None = None,
+        faults: str = "",
     ) -> None:
         self.state_dir = Path(state_dir)
+        self.faults = KubeFaults(faults)  # faults.py; a bad spec fails before anything starts
         self.host = host
         self.port = port
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -204,9 +207,15 @@ class KubeServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         entry = Entry(request.raw_path, request.remote or "", request.headers.get("User-Agent", ""))
         request[ENTRY_KEY] = entry
+        response: web.StreamResponse
         try:
             self._admit(request, entry)
-            response = await self._route(request)
+            if request.path == CONTROL_PATH:
+                response = await self.faults.control(request)
+            else:
+                if entry.attrs is not None:
+                    await self.faults.before(entry.attrs)
+                response = await self._route(request)
         except ApiError as err:
             response = _error(err)
         except authn.ImpersonationError as err:
@@ -543,6 +552,10 @@ class KubeServer:
         entry = request.get(ENTRY_KEY)
         if self.audit is not None and entry is not None:
             self.audit.write(entry, "ResponseStarted", 200)
+        if entry is not None and entry.attrs is not None:
+            if self.faults.expire_watch(entry.attrs, query):
+                return await self.faults.serve_expired(request, query.get("resourceVersion", ""), self.api.store.rv)
+            encode = self.faults.dropping(request, entry.attrs, encode)
         return await self.hub.serve(request, self.api, rt, ns, query, encode)
 
 

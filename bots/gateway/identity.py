@@ -9,9 +9,9 @@ Its data key `identities.yaml` maps each channel's ids to a Kubernetes user and 
       6d1f4a53-8e2b-4c1e-9a51-2f8c2f9e0c11: {user: bob@example.com, groups: [sre-viewers]}
       "*": {user: "teams:{id}", groups: [sre-viewers]}             # any other Teams user the bot hears from
 
-A wildcard entry (`<team id>/*` for Slack, `*` for Teams) maps everyone it covers who has no entry of their own;
-`{id}` in its user is replaced by their chat id, so each person keeps a Kubernetes name of their own (in audit
-Events and RBAC decisions) while the group decides what they may do.
+A wildcard entry (`<team id>/*` for a Slack workspace, `*` for any Slack or Teams user) maps everyone it
+covers who has no entry of their own; `{id}` in its user is replaced by their chat id, so each person keeps a
+Kubernetes name of their own (in audit Events and RBAC decisions) while the group decides what they may do.
 
 The gateway impersonates that user and those groups for everything the person asks for, so Roles and
 RoleBindings in the cluster decide what they may do. Someone not in the map is *unmapped*: with
@@ -57,14 +57,9 @@ class IdentityMap:
         found = ids.get(chat_id)
         if found is not None:
             return found
-        if channel == "slack":
-            team, slash, _ = chat_id.partition("/")
-            if not slash:
-                return None
-            wildcard = f"{team}/*"
-        else:
-            wildcard = "*"
-        template = ids.get(wildcard)
+        team, slash, _ = chat_id.partition("/")
+        wildcards = [f"{team}/*", "*"] if channel == "slack" and slash else ["*"]
+        template = next((ids[w] for w in wildcards if w in ids), None)
         if template is None:
             return None
         return Identity(template.user.replace("{id}", chat_id), template.groups)

@@ -6,9 +6,9 @@
   sreops.bots.gateway.identity).
 - The ConfigMap `sreops-chat-identities`: the Slack stand-in's user `U0SANDBOX1` in team `T0SANDBOX` (the
   one `sreops sandbox slack` and slack_signing.slash_command_body use) and the Teams user
-  `TEAMS_OPERATOR` are operators; Slack `U0SANDBOX2` and Teams `TEAMS_VIEWER` are viewers. Everyone else in
-  the sandbox's Slack workspace and any other Teams user is an operator too (wildcard entries), so a demo or a
-  test can sign a command as any user of the workspace; the two viewers show a refusal.
+  `TEAMS_OPERATOR` are operators; Slack `U0SANDBOX2` and Teams `TEAMS_VIEWER` are viewers. Any other Slack
+  or Teams user is an operator too (wildcard entries), so a demo or a
+  test can sign a command as any user; the two viewers show a refusal.
 - The Secret `sreops-api-keys` with one key, `sandbox`, acting as `sandbox-api@example.com` in
   `sreops:operators`; the key itself goes to sandbox.env as SREOPS_API_KEY.
 """
@@ -40,7 +40,7 @@ def identities() -> dict[str, dict[str, dict[str, Any]]]:
         "slack": {
             f"{SLACK_TEAM}/{SLACK_OPERATOR}": {"user": "operator@sandbox.example", "groups": [OPERATORS]},
             f"{SLACK_TEAM}/{SLACK_VIEWER}": {"user": "viewer@sandbox.example", "groups": [VIEWERS]},
-            f"{SLACK_TEAM}/*": {"user": "slack:{id}", "groups": [OPERATORS]},
+            "*": {"user": "slack:{id}", "groups": [OPERATORS]},
         },
         "teams": {
             TEAMS_OPERATOR: {"user": "teams-operator@sandbox.example", "groups": [OPERATORS]},

@@ -143,6 +143,9 @@ def test_a_wildcard_maps_everyone_it_covers_under_a_name_of_their_own() -> None:
     alice, other = found.lookup("slack", "T1/U1"), found.lookup("slack", "T1/U9")
     assert alice is not None and (alice.user, alice.groups) == ("alice", ("ops",))
     assert other is not None and (other.user, other.groups) == ("slack:T1/U9", ("viewers",))
-    assert found.lookup("slack", "T2/U9") is None  # another workspace is not covered
+    assert found.lookup("slack", "T2/U9") is None  # another workspace is not covered...
+    anyone = parse_identities({"identities.yaml": "slack:\n  '*': {user: 'slack:{id}', groups: [viewers]}\n"})
+    stranger = anyone.lookup("slack", "T2/U9")  # ...unless a '*' entry covers every workspace
+    assert stranger is not None and stranger.user == "slack:T2/U9"
     teams = found.lookup("teams", "0b7c3e29")
     assert teams is not None and teams.user == "teams:0b7c3e29"

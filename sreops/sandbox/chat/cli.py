@@ -41,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="reject",
         help="webhook posts over 28 KB: 413 (default) or 202 and dropped, as real Workflows do",
     )
+    parser.add_argument(
+        "--faults",
+        default="",
+        metavar="SPEC",
+        help="fault injection, e.g. 'slack:chat.postMessage=ratelimit:0.3,teams:webhook=error503:2x' (faults.py)",
+    )
 
 
 def build_sandbox(args: argparse.Namespace, state_dir: Path) -> ChatSandbox:
@@ -55,6 +61,7 @@ def build_sandbox(args: argparse.Namespace, state_dir: Path) -> ChatSandbox:
         bot_apps=[BotApp(app_id=app_id, password=password)] if app_id and password else None,
         allow_anonymous_bot=args.allow_anonymous_bot,
         teams_oversize=args.teams_oversize,
+        faults=getattr(args, "faults", ""),
     )
 
 

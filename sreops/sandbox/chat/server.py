@@ -34,6 +34,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 from .botframework import OPENID_PATH, SERVICE_PREFIX, TOKEN_PATH, BotApp, BotFrameworkConfig, BotFrameworkStandIn
+from .faults import ChatFaults
 from .ratelimit import Clock, RateLimit
 from .recording import TeamsRecorder, WallClock
 from .slack import API_PREFIX, DEFAULT_CHANNELS, SlackConfig, SlackStandIn
@@ -94,8 +95,10 @@ class ChatSandbox:
         clock: Clock = time.monotonic,
         wall_clock: WallClock = time.time,
         token_clock: EpochClock = time.time,
+        faults: str = "",
     ) -> None:
         self.state_dir = Path(state_dir)
+        self.faults = ChatFaults(faults)  # faults.py; also /_sandbox/faults at run time
         self.host = host
         self._requested_port = port
         self._port: int | None = None
@@ -132,7 +135,7 @@ class ChatSandbox:
     # --- lifecycle -----------------------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
-        app = web.Application(middlewares=[_no_tracebacks])
+        app = web.Application(middlewares=[_no_tracebacks, self.faults.middleware])
         self.slack.register(app)
         self.teams_webhook.register(app)
         self.botframework.register(app)

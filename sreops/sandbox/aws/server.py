@@ -27,6 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import fleet_ec2, inspector, sts
 from .clock import SimClock
+from .credentials import CredentialFaults
 from .errors import AwsError, render, server_error, throttle_error
 from .faults import Faults, FaultSpecError
 from .scenario import Scenario, generate_scenario
@@ -102,6 +103,7 @@ class SandboxApp:
         self.world = world
         self.faults = faults
         self.moto_app = moto_app
+        self.credentials = CredentialFaults(world.scenario)  # credentials.py: expired and revoked sessions
         self._accounts: dict[str, str] = {}
 
     def account_of(self, access_key: str) -> str:
@@ -149,6 +151,9 @@ class SandboxApp:
                 raise throttle_error(req.service)
             if decision.error in ("error500", "error503"):
                 raise server_error(req.service, 500 if decision.error == "error500" else 503)
+            self.credentials.check(
+                req.service, req.operation, req.access_key, lambda: sts.caller_arn(req.access_key), req.form
+            )
             answer = self.serve(req, ctx)
         except AwsError as e:
             return self._respond(start_response, *render(e, req.service))
@@ -249,6 +254,8 @@ class SandboxApp:
             elif method != "GET":
                 return 405, {"error": "use GET, PUT/POST or DELETE"}
             return 200, {"spec": self.faults.spec, "injected": self.faults.injected}
+        if name == "credentials":
+            return self.credentials.control(method, body)
         if name == "calls":
             if method == "DELETE":
                 with w.lock:
@@ -281,7 +288,7 @@ class SandboxApp:
         return 404, {"error": f"unknown admin path {path}; have {', '.join(ADMIN_PATHS)}"}
 
 
-ADMIN_PATHS = ("health", "clock", "faults", "calls", "findings", "findings/close")
+ADMIN_PATHS = ("health", "clock", "faults", "credentials", "calls", "findings", "findings/close")
 
 
 def _text(body: dict[str, Any], key: str, required: bool = True) -> Any:

@@ -7,15 +7,24 @@ nothing; `build_registry` is the single place where handlers are attached.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+import socket
+from collections.abc import Callable
 from typing import Any
 
 import kopf
+from aiohttp import web
 
 from sreops.operator import kopf_storage
+from sreops.operator.api import GROUP, KINDS
 from sreops.operator.controllers import register_all
+from sreops.operator.leader_election import ElectionConfig, LeaderElector, default_identity
+from sreops.operator.leadership import Fence, Leadership
+from sreops.operator.lease_store import KubeLeaseStore
 from sreops.operator.metrics import OperatorMetrics
-from sreops.operator.services import Services
+from sreops.operator.services import Services, kube_api_client
 from sreops.operator.settings import Settings
 
 FIELD_MANAGER_PREFIX = "sreops.io"
@@ -37,6 +46,14 @@ def configure_kopf(settings: Settings, kopf_settings: kopf.OperatorSettings) -> 
     # A deleted object keeps kopf's finalizer until its timers have exited; a timer caught inside its handler
     # is checked again after this many seconds (kopf's default, 60, holds every such deletion for a minute).
     kopf_settings.background.cancellation_polling = 5.0
+    # A 429's Retry-After is waited out even when kopf's own backoff is shorter (client-go's behaviour).
+    kopf_settings.networking.enforce_retry_after = True
+    # Shards: every list and watch kopf makes of our kinds carries the shard's label selector, so the API
+    # server sends only the shard's objects. Secrets are not sharded: any shard may need any of them.
+    selector = settings.shard_selector
+    if selector is not None:
+        for kind in KINDS.values():
+            kopf_settings.watching.label_selectors[GROUP, kind.plural] = selector
 
 
 def build_registry(settings: Settings) -> kopf.OperatorRegistry:
@@ -67,26 +84,102 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
     return registry
 
 
+def election_config(settings: Settings) -> ElectionConfig:
+    return ElectionConfig(
+        lease_name=settings.lease_name,
+        namespace=settings.lease_namespace,
+        identity=default_identity(settings.identity or socket.gethostname()),
+        lease_duration=settings.lease_duration_seconds,
+        renew_deadline=settings.renew_deadline_seconds,
+        retry_period=settings.retry_period_seconds,
+    )
+
+
+async def serve_health(port: int, state: Callable[[], dict[str, Any]]) -> web.AppRunner:
+    """/healthz for the kubelet (and the sandbox's supervisor): 200 from a standby as from the leader; the body
+    says which it is."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", **state()})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()  # noqa: S104 - a pod serves on all interfaces
+    return runner
+
+
+async def _stand_by(leadership: Leadership, stop_flag: asyncio.Event | None) -> bool:
+    """Waits for the lease; SIGTERM/SIGINT end a standby cleanly (kopf, which handles them later, is not
+    running yet)."""
+    loop = asyncio.get_running_loop()
+    stop = stop_flag or asyncio.Event()
+    installed = []
+    if stop_flag is None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+                installed.append(sig)
+    try:
+        return await leadership.acquire(stop)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
 async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) -> None:
     kopf.configure(
         verbose=settings.verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
     )
     metrics = OperatorMetrics()
-    services = Services.create(settings, metrics)
+    elector: LeaderElector | None = None
+    fence = Fence()
+    services = Services.create(settings, metrics, fence)
+    if settings.leader_elect:
+        config = election_config(settings)
+        # Its own client: the lease is written by a standby too, so it must not pass the fence or the budget.
+        timeout = config.renew_deadline / 2
+        store = KubeLeaseStore(kube_api_client(), config.namespace, config.lease_name, timeout=timeout)
+        elector = LeaderElector(config, store)
+        fence.elector = elector
     metrics_server = metrics.serve(settings.metrics_port)
+    elected = elector
+
+    def state() -> dict[str, Any]:
+        if elected is None:
+            return {"leading": True}
+        return {"leading": elected.may_act(), "identity": elected.identity, "lease": elected.config.lease_name}
+
+    health = await serve_health(settings.health_port, state)
+    leadership: Leadership | None = None
+    renewing: asyncio.Task[None] | None = None
     try:
+        if elector is not None:
+            gauge = metrics.leader.labels(elector.config.lease_name)
+            gauge.set(0)
+            leadership = Leadership(elector, on_change=lambda led: gauge.set(1 if led else 0))
+            if not await _stand_by(leadership, stop_flag):
+                return
+            leadership.start_watchdog()
+            renewing = asyncio.create_task(leadership.renew_forever(), name="lease-renewal")
         await kopf.operator(
             registry=build_registry(settings),
             memo=kopf.Memo(services=services),
             clusterwide=settings.clusterwide,
             namespaces=list(settings.namespaces),
-            # One replica; kopf's peering needs cluster-wide CRDs of its own that we do not install.
+            # Leader election on a Lease replaces kopf's peering (which needs cluster-wide CRDs of its own).
             standalone=True,
-            liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
             stop_flag=stop_flag,
         )
     finally:
+        if renewing is not None:
+            renewing.cancel()
+        if leadership is not None:
+            await asyncio.to_thread(leadership.release)
+        with contextlib.suppress(Exception):
+            await health.cleanup()
         metrics_server.shutdown()
         services.kube.close()
 

@@ -156,6 +156,38 @@ class OperatorMetrics:
             registry=self.registry,
         )
 
+        self.aws_budget_wait = Counter(
+            "sreops_aws_budget_wait_seconds_total",
+            "Seconds AWS calls waited for a token of their account x region x service request budget.",
+            ["service", "account"],
+            registry=self.registry,
+        )
+        self.aws_budget_delays = Counter(
+            "sreops_aws_budget_delayed_calls_total",
+            "AWS call attempts that had to wait for the request budget.",
+            ["service", "account"],
+            registry=self.registry,
+        )
+        self.kube_client_wait = Counter(
+            "sreops_kube_client_wait_seconds_total",
+            "Seconds the operator's Kubernetes client waited: for its QPS budget, or out a 429's Retry-After.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.leader = Gauge(
+            "sreops_leader",
+            "1 while this process holds its Lease and acts, 0 while it stands by.",
+            ["lease"],
+            registry=self.registry,
+        )
+
+    def observe_aws_budget_wait(self, service: str, account: str, seconds: float) -> None:
+        self.aws_budget_wait.labels(service, account).inc(seconds)
+        self.aws_budget_delays.labels(service, account).inc()
+
+    def observe_kube_wait(self, reason: str, seconds: float) -> None:
+        self.kube_client_wait.labels(reason).inc(seconds)
+
     def observe_aws_call(self, service: str, operation: str, code: str, account: str) -> None:
         self.aws_calls.labels(service, operation, code, account).inc()
 

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
+from sreops.operator import kube_budget
 from sreops.operator.aws.clients import ClientFactory
+from sreops.operator.aws.ratelimit import AwsBudget, parse_rates
+from sreops.operator.leadership import Fence
 from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.patching.shared import SharedReads
 from sreops.operator.settings import Settings
@@ -21,19 +24,32 @@ class Services:
     kube: client.ApiClient
     # Reads shared between policies (one per account x region per resync interval), made with `aws`.
     shared: SharedReads = field(init=False)
+    # Checked before every side effect: AWS calls, our Kubernetes writes, notifications (leadership.py).
+    fence: Fence = field(default_factory=Fence)
 
     def __post_init__(self) -> None:
         # Built here rather than passed in, so every Services (tests build their own) has one.
         object.__setattr__(self, "shared", SharedReads(self.aws, ttl_seconds=self.settings.resync_seconds))
 
     @classmethod
-    def create(cls, settings: Settings, metrics: OperatorMetrics) -> Services:
+    def create(cls, settings: Settings, metrics: OperatorMetrics, fence: Fence | None = None) -> Services:
+        fence = fence or Fence()
+        budget = AwsBudget(parse_rates(settings.aws_rates), on_wait=metrics.observe_aws_budget_wait)
         factory = ClientFactory(
             sts_region=settings.default_region,
             on_call=metrics.observe_aws_call,
             on_throttle=metrics.observe_aws_throttle,
+            budget=budget,
+            guard=fence.check,
         )
-        return cls(settings=settings, metrics=metrics, aws=factory, kube=kube_api_client())
+        kube = kube_api_client()
+        kube_budget.install(
+            kube,
+            kube_budget.TokenBucket(settings.kube_qps, settings.kube_burst),
+            guard=fence.check,
+            observe=metrics.observe_kube_wait,
+        )
+        return cls(settings=settings, metrics=metrics, aws=factory, kube=kube, fence=fence)
 
 
 def kube_api_client() -> client.ApiClient:

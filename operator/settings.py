@@ -8,13 +8,18 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sreops.operator.api.common import REGION_PATTERN
+from sreops.operator.aws.ratelimit import RateSpecError, parse_rates
 
 LogFormat = Literal["json", "text"]
+SHARD_LABEL = "sreops.io/shard"
+NO_SHARD = "none"  # --shard none: only objects without the shard label
+LEASE_PREFIX = "sreops-operator"
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
 class SettingsError(ValueError):
@@ -39,10 +44,35 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     # How often each Notifier looks for events to deliver.
     notify_poll_seconds: float = 2.0
+    # Leader election (client-go's defaults); off only for a single process that must not wait for a Lease.
+    leader_elect: bool = True
+    lease_namespace: str = "default"
+    identity: str = ""  # empty: <hostname>_<uuid>, chosen at start
+    lease_duration_seconds: float = 15.0
+    renew_deadline_seconds: float = 10.0
+    retry_period_seconds: float = 2.0
+    # The shard this process serves (sreops.io/shard label value), "none" for unlabelled objects, None for all.
+    shard: str | None = None
+    # Our Kubernetes client's budget toward the API server (client-go's rest.Config QPS and Burst).
+    kube_qps: float = 20.0
+    kube_burst: int = 30
+    # Overrides of the AWS request budget (aws/ratelimit.py), e.g. "ssm:read=20/40,ssm:write=5/10".
+    aws_rates: str = ""
 
     @property
     def clusterwide(self) -> bool:
         return not self.namespaces
+
+    @property
+    def lease_name(self) -> str:
+        return LEASE_PREFIX if self.shard is None else f"{LEASE_PREFIX}-{self.shard}"
+
+    @property
+    def shard_selector(self) -> str | None:
+        """The server-side label selector of every watch and list of sharded kinds, or None for all objects."""
+        if self.shard is None:
+            return None
+        return f"!{SHARD_LABEL}" if self.shard == NO_SHARD else f"{SHARD_LABEL}={self.shard}"
 
     @classmethod
     def from_sources(cls, args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
@@ -67,6 +97,7 @@ class Settings:
             metrics_port = int(pick(args.metrics_port, "SREOPS_METRICS_PORT", "9090"))
         except ValueError as exc:
             raise SettingsError(f"not a number: {exc}") from exc
+        election = _election_from_sources(args, env, pick)
         slack_api_url = pick(getattr(args, "slack_api_url", None), "SREOPS_SLACK_API_URL", "https://slack.com/api/")
         if not re.fullmatch(r"https?://\S+", slack_api_url):
             raise SettingsError(f"Slack API URL {slack_api_url!r} is not an http(s) URL")
@@ -91,7 +122,61 @@ class Settings:
             health_port=health_port,
             metrics_port=metrics_port,
             slack_api_url=slack_api_url,
+            **election,
         )
+
+
+def _election_from_sources(
+    args: argparse.Namespace, env: Mapping[str, str], pick: Callable[[object, str, str], str]
+) -> dict[str, Any]:
+    """Leader election, shard and Kubernetes client budget settings (flags, then SREOPS_* environment)."""
+    flag = getattr(args, "leader_elect", None)
+    elect_text = ("true" if flag else "false") if flag is not None else env.get("SREOPS_LEADER_ELECT", "true")
+    if elect_text.lower() not in ("true", "false", "1", "0"):
+        raise SettingsError(f"SREOPS_LEADER_ELECT {elect_text!r} must be true or false")
+    shard = pick(getattr(args, "shard", None), "SREOPS_SHARD", "") or None
+    if shard is not None and not _LABEL_VALUE.match(shard):
+        raise SettingsError(f"shard {shard!r} is not a label value (63 characters: letters, digits, -_.)")
+    lease_namespace = pick(
+        getattr(args, "lease_namespace", None), "SREOPS_LEASE_NAMESPACE", env.get("POD_NAMESPACE", "default")
+    )
+    try:
+        durations = {
+            key: float(pick(getattr(args, key, None), f"SREOPS_{key.upper()}", default))
+            for key, default in (
+                ("lease_duration_seconds", "15"),
+                ("renew_deadline_seconds", "10"),
+                ("retry_period_seconds", "2"),
+                ("kube_qps", "20"),
+            )
+        }
+        burst = int(pick(getattr(args, "kube_burst", None), "SREOPS_KUBE_BURST", "30"))
+    except ValueError as exc:
+        raise SettingsError(f"not a number: {exc}") from exc
+    lease, renew, retry = (
+        durations["lease_duration_seconds"],
+        durations["renew_deadline_seconds"],
+        durations["retry_period_seconds"],
+    )
+    # client-go's own checks (NewLeaderElector).
+    if not lease > renew > 1.2 * retry > 0:
+        raise SettingsError("leader election needs lease duration > renew deadline > 1.2 x retry period > 0")
+    if durations["kube_qps"] <= 0 or burst < 1:
+        raise SettingsError("Kubernetes client QPS must be positive and burst at least 1")
+    aws_rates = pick(getattr(args, "aws_rates", None), "SREOPS_AWS_RATES", "")
+    try:
+        parse_rates(aws_rates)
+    except RateSpecError as exc:
+        raise SettingsError(str(exc)) from exc
+    return {
+        "aws_rates": aws_rates,
+        "leader_elect": elect_text.lower() in ("true", "1"),
+        "lease_namespace": lease_namespace,
+        "identity": pick(getattr(args, "identity", None), "SREOPS_IDENTITY", env.get("POD_NAME", "")),
+        "shard": shard,
+        **durations,
+        "kube_burst": burst,
+    }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +205,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--health-port", type=int, help="liveness endpoint port, /healthz (default 8080)")
     parser.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default 9090)")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    election = parser.add_argument_group("high availability (docs/design.md, Scaling)")
+    election.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="elect one active replica with a coordination.k8s.io Lease (env SREOPS_LEADER_ELECT; default true)",
+    )
+    election.add_argument(
+        "--lease-namespace",
+        help="namespace of the Lease (env SREOPS_LEASE_NAMESPACE, else POD_NAMESPACE, else default)",
+    )
+    election.add_argument(
+        "--identity", help="this replica's holder identity prefix (env SREOPS_IDENTITY, else POD_NAME, else the host)"
+    )
+    election.add_argument(
+        "--lease-duration-seconds", type=float, help="how long a standby waits on an unrenewed lease (default 15)"
+    )
+    election.add_argument(
+        "--renew-deadline-seconds", type=float, help="the leader stops acting if it cannot renew this long (default 10)"
+    )
+    election.add_argument("--retry-period-seconds", type=float, help="renew/acquire attempts interval (default 2)")
+    election.add_argument(
+        "--shard",
+        help="serve only objects labelled sreops.io/shard=NAME ('none': only unlabelled ones); env SREOPS_SHARD; "
+        "default: every object",
+    )
+    election.add_argument("--kube-qps", type=float, help="Kubernetes client requests per second (default 20)")
+    election.add_argument("--kube-burst", type=int, help="Kubernetes client burst (default 30)")
+    election.add_argument(
+        "--aws-rates",
+        help="AWS request budget overrides, service:read|write=RATE/BURST,... (env SREOPS_AWS_RATES)",
+    )
 
 
 def from_environment(args: argparse.Namespace) -> Settings:

@@ -30,6 +30,7 @@ from sreops import __version__
 from sreops.operator.aws.cache import TtlCache
 from sreops.operator.aws.clock import AwsClock
 from sreops.operator.aws.errors import THROTTLING_CODES
+from sreops.operator.aws.ratelimit import AwsBudget
 from sreops.operator.logcontext import current_resource
 
 USER_AGENT = f"sreops/{__version__}"
@@ -79,12 +80,18 @@ class ClientFactory:
         on_call: CallObserver | None = None,
         on_throttle: ThrottleObserver | None = None,
         session_name: str = "sreops-operator",
+        budget: AwsBudget | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> None:
         self._sts_region = sts_region
         self._config = config or botocore_config()
         self._on_call = on_call
         self._on_throttle = on_throttle
         self._session_name = session_name
+        # The request budget shared by every client (ratelimit.py), and the leadership fence checked before
+        # every attempt is sent (leadership.py).
+        self.budget = budget
+        self._guard = guard
         self._lock = threading.RLock()
         self._sessions: dict[Access, boto3.Session] = {}
         self._clients: dict[tuple[Access, str, str], Any] = {}
@@ -228,8 +235,20 @@ class ClientFactory:
                 if code in THROTTLING_CODES:
                     context = (request_dict or {}).get("context")
                     self._on_throttle(service, operation.name, account(context))
+            if self.budget is not None and response is not None:
+                code = ((response[1] or {}).get("Error") or {}).get("Code")
+                if code in THROTTLING_CODES:
+                    self.budget.throttled(self.account_label(access), region, service, operation.name)
+
+        def before_send(event_name: str = "", **_: Any) -> None:
+            # Every attempt, retries included: a paused leader's retry is fenced too, and spends budget.
+            if self._guard is not None:
+                self._guard()
+            if self.budget is not None:
+                self.budget.acquire(self.account_label(access), region, service, event_name.rsplit(".", 1)[-1])
 
         events.register("before-parameter-build.sts.AssumeRole", before_assume_role)
         events.register("after-call", after_call)
         events.register("after-call-error", after_call_error)
         events.register_first("needs-retry", needs_retry)
+        events.register("before-send", before_send)

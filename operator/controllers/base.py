@@ -45,6 +45,13 @@ M = TypeVar("M", bound=Model)
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 # The first retry of a waiting object; later ones double up to the resync interval.
 WAIT_RETRY_FIRST = 5.0
+# A reconcile that waited this long in total for the AWS request budget says so in a Normal event.
+BUDGET_EVENT_SECONDS = 5.0
+# Conditions whose changes are also Kubernetes Events (what `kubectl describe` and event exporters show). A run's
+# conditions have events of their own (RunStarted, RunSucceeded, RunFailed), and so do waits and InvalidSpec
+# (report_waiting, report_invalid_spec).
+EVENTED_CONDITIONS = frozenset({READY, "Compliant"})
+OWN_EVENT_REASONS = reasons.WAITING | {reasons.INVALID_SPEC}
 
 
 @dataclass
@@ -89,6 +96,11 @@ class Context:
     def set_condition(self, type_: str, status: ConditionStatus, reason: str, message: str) -> None:
         reasons.check(self.kind, type_, reason)
         self.patch.fns.append(condition_patch_fn(type_, status, reason, message, self.generation))
+        if type_ in EVENTED_CONDITIONS and self.kind != "PatchRun" and reason not in OWN_EVENT_REASONS:
+            old = get_condition(self.body.get("status"), type_) or {}
+            if (old.get("status"), old.get("reason")) != (status, reason):
+                level = "Warning" if status == "False" else "Normal"
+                kopf.event(self.body, type=level, reason=reason, message=f"{type_}={status}: {message}"[:1000])
 
     def observed(self) -> None:
         self.patch.status["observedGeneration"] = self.generation
@@ -108,6 +120,13 @@ def report_invalid_spec(kind: Kind, ctx: Context, err: SpecError) -> NoReturn:
     if not already_reported:  # a resume after an operator restart, or a resync, does not warn again
         kopf.warn(ctx.body, reason=INVALID_SPEC, message=message)
     raise kopf.PermanentError(f"{kind.kind} spec is invalid: {message}") from err
+
+
+def report_budget_delay(ctx: Context, waited: float) -> None:
+    """The AWS request budget (aws/ratelimit.py) held this reconcile back: say so, it explains a slow Ready."""
+    message = f"AWS calls waited {waited:.1f}s in total for the request budget of their account and region"
+    kopf.event(ctx.body, type="Normal", reason="AwsRequestBudget", message=message)
+    ctx.logger.info(message)
 
 
 Reconcile = Callable[[Any, Context], None]
@@ -183,6 +202,9 @@ def make_handler(kind: Kind, model: type[M], reconcile: Reconcile, backoff: Wait
         ctx = Context(body=body, patch=patch, services=services, logger=logger, kwargs=kwargs)
         metrics = services.metrics
         result = "error"
+        budget = services.aws.budget
+        if budget is not None:
+            budget.reset_waited()
         with metrics.reconcile_duration.labels(kind.kind).time():
             try:
                 try:
@@ -205,6 +227,8 @@ def make_handler(kind: Kind, model: type[M], reconcile: Reconcile, backoff: Wait
                 raise
             finally:
                 metrics.reconciles.labels(kind.kind, result).inc()
+                if budget is not None and budget.waited() >= BUDGET_EVENT_SECONDS:
+                    report_budget_delay(ctx, budget.waited())
 
     handler.__name__ = f"reconcile_{kind.kind.lower()}"
     return handler

@@ -55,7 +55,7 @@ def _secret(services: Services, namespace: str, field: str, ref: SecretKeyRef) -
 
 def destinations(services: Services, namespace: str, spec: NotifierSpec) -> tuple[Destinations, list[str]]:
     """The Notifier's destinations, checked; returns them with a line per destination that is fine."""
-    out = Destinations()
+    out = Destinations(guard=services.fence.check)
     ok: list[str] = []
     if spec.slack is not None:
         token = _secret(services, namespace, "spec.slack.tokenSecretRef", spec.slack.token_secret_ref)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +55,8 @@ class Destinations:
     slack: SlackSender | None = None
     slack_channel: str | None = None  # the channel id (resolved when the Notifier was checked)
     teams: TeamsDestination | None = None
+    # Checked before every send: only the leader notifies (leadership.Fence.check raises otherwise).
+    guard: Callable[[], None] | None = None
 
 
 class Delivery:
@@ -130,6 +132,8 @@ class Delivery:
         return parent if parent is not None and parent.state == "sent" and parent.ts else None
 
     def _deliver(self, occ: Occurrence, body: Mapping[str, Any], result: StepResult) -> None:
+        if self.to.guard is not None:
+            self.to.guard()
         entry = self.ledger.get(occ.key) or Entry("pending", _now())
         event = to_event(occ, body)
         started = time.monotonic()
@@ -180,6 +184,8 @@ class Delivery:
     def _deliver_digest(
         self, events: list[Occurrence], bodies: Mapping[str, Mapping[str, Any]], result: StepResult
     ) -> None:
+        if self.to.guard is not None:
+            self.to.guard()
         built = [to_event(o, bodies.get(o.uid) or {}) for o in events]
         digest = digest_event(built)
         entry = self.ledger.get(events[0].key) or Entry("pending", _now())

@@ -246,6 +246,40 @@ def test_leases_support_optimistic_updates(api_client: k8s.ApiClient, namespace:
     assert err.value.status == 409
 
 
+def test_lease_races_are_decided_by_the_server_as_client_go_expects(api_client: k8s.ApiClient, namespace: str) -> None:
+    """Real (kube-apiserver, what client-go's LeaseLock relies on): two candidates creating the same Lease, the
+    second gets 409 AlreadyExists; two updating from the same resourceVersion, the second gets 409 Conflict
+    ("the object has been modified"), and the winner's spec, MicroTime fields included, is what is stored."""
+    leases = k8s.CoordinationV1Api(api_client)
+    body = {"metadata": {"name": "race"}, "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15}}
+    first = leases.create_namespaced_lease(namespace, body)
+    with pytest.raises(ApiException) as created_twice:
+        leases.create_namespaced_lease(namespace, {**body, "spec": {"holderIdentity": "b"}})
+    assert created_twice.value.status == 409
+    assert json.loads(created_twice.value.body)["reason"] == "AlreadyExists"
+    rv = first.metadata.resource_version
+    spec = {
+        "holderIdentity": "b",
+        "leaseDurationSeconds": 15,
+        "leaseTransitions": 1,
+        "renewTime": "2026-01-01T00:00:01.123456Z",
+        "acquireTime": "2026-01-01T00:00:01.123456Z",
+    }
+    won = leases.replace_namespaced_lease(
+        "race", namespace, {"metadata": {"name": "race", "resourceVersion": rv}, "spec": spec}
+    )
+    with pytest.raises(ApiException) as stale:
+        leases.replace_namespaced_lease(
+            "race", namespace, {"metadata": {"name": "race", "resourceVersion": rv}, "spec": {"holderIdentity": "c"}}
+        )
+    assert stale.value.status == 409
+    assert json.loads(stale.value.body)["reason"] == "Conflict"
+    stored = leases.read_namespaced_lease("race", namespace)
+    assert stored.metadata.resource_version == won.metadata.resource_version
+    assert stored.spec.holder_identity == "b" and stored.spec.lease_transitions == 1
+    assert stored.spec.renew_time.microsecond == 123456
+
+
 def test_bad_input_is_4xx_status_never_500(http: Http, namespace: str) -> None:
     """Real: malformed bodies, kinds or selectors are 400/415/422 with a Status object."""
     base = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"

@@ -1,0 +1,156 @@
+"""The AWS request budget: one token bucket per account x region x service x API family, shared by every
+controller of the process (it lives in the ClientFactory), taken before every attempt botocore sends
+(retries included), and adaptive: a throttling answer halves that bucket's rate, which then climbs back to its
+configured rate over `RECOVERY_SECONDS` without throttles (additive increase, multiplicative decrease).
+
+Why not botocore's `adaptive` retry mode alone (measured in bench/bench_shards.py): its limiter is per client
+object and starts unlimited, so it only slows down after AWS has already throttled; it has no configured
+ceiling, cannot be shared across our per-account clients, and reports nothing. We keep `standard` retries
+and put this budget in front.
+
+Families: `read` (Describe*, Get*, List*, BatchGet*) and `write` (everything else). Defaults sit below AWS's
+published quotas: EC2's request token buckets (docs: "Request throttling for the Amazon EC2 API") refill
+non-mutating actions at 20/s (burst 100) and mutating ones at 5/s (burst 200); SSM and Inspector publish
+per-API quotas in Service Quotas whose lowest common defaults are tens a second; STS's AssumeRole allows
+600/s per account. Overrides: `SREOPS_AWS_RATES`, e.g. `ssm:read=20/40,ssm:write=5/10` (rate/burst).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+RECOVERY_SECONDS = 30.0
+MIN_RATE = 0.5
+READ_PREFIXES = ("Describe", "Get", "List", "BatchGet")
+
+
+@dataclass(frozen=True)
+class Rate:
+    per_second: float
+    burst: int
+
+
+DEFAULT_RATES: dict[tuple[str, str], Rate] = {
+    ("ssm", "read"): Rate(10.0, 20),
+    ("ssm", "write"): Rate(5.0, 10),
+    ("ec2", "read"): Rate(15.0, 50),
+    ("ec2", "write"): Rate(4.0, 20),
+    ("inspector2", "read"): Rate(8.0, 16),
+    ("inspector2", "write"): Rate(4.0, 8),
+    ("sts", "read"): Rate(50.0, 100),
+    ("sts", "write"): Rate(50.0, 100),
+}
+FALLBACK_RATE = Rate(5.0, 10)
+
+
+class RateSpecError(ValueError):
+    pass
+
+
+def parse_rates(text: str) -> dict[tuple[str, str], Rate]:
+    """`service:family=rate/burst,...` over the defaults."""
+    rates = dict(DEFAULT_RATES)
+    for item in (i.strip() for i in text.split(",")):
+        if not item:
+            continue
+        try:
+            key, value = item.split("=", 1)
+            service, family = key.split(":", 1)
+            per_second, burst = value.split("/", 1)
+            rate = Rate(float(per_second), int(burst))
+        except ValueError:
+            raise RateSpecError(f"AWS rate {item!r}: want service:read|write=RATE/BURST, e.g. ssm:read=20/40") from None
+        if family not in ("read", "write") or rate.per_second <= 0 or rate.burst < 1:
+            raise RateSpecError(f"AWS rate {item!r}: family read or write, rate > 0, burst >= 1")
+        rates[(service, family)] = rate
+    return rates
+
+
+def family_of(operation: str) -> str:
+    return "read" if operation.startswith(READ_PREFIXES) else "write"
+
+
+class _Bucket:
+    def __init__(self, rate: Rate, now: float) -> None:
+        self.base = rate
+        self.rate = rate.per_second
+        self.tokens = float(rate.burst)
+        self.at = now
+        self.throttled_at: float | None = None
+
+    def take(self, now: float) -> float:
+        if self.throttled_at is not None and self.rate < self.base.per_second:
+            # Additive increase: back to the configured rate over RECOVERY_SECONDS.
+            self.rate = min(self.base.per_second, self.rate + (now - self.at) * self.base.per_second / RECOVERY_SECONDS)
+        self.tokens = min(float(self.base.burst), self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+    def throttled(self, now: float) -> None:
+        self.take_time(now)
+        self.rate = max(MIN_RATE, self.rate / 2)  # multiplicative decrease
+        self.tokens = min(self.tokens, 0.0)  # and no saved burst
+        self.throttled_at = now
+
+    def take_time(self, now: float) -> None:
+        self.tokens = min(float(self.base.burst), self.tokens + (now - self.at) * self.rate)
+        self.at = now
+
+
+Key = tuple[str, str, str, str]  # account, region, service, family
+WaitObserver = Callable[[str, str, float], None]  # service, account, seconds
+
+
+class AwsBudget:
+    def __init__(
+        self,
+        rates: Mapping[tuple[str, str], Rate] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        on_wait: WaitObserver | None = None,
+    ) -> None:
+        self.rates = dict(DEFAULT_RATES if rates is None else rates)
+        self._clock = clock
+        self._sleep = sleep
+        self._on_wait = on_wait
+        self._lock = threading.Lock()
+        self._buckets: dict[Key, _Bucket] = {}
+        self._local = threading.local()  # seconds waited by the current thread since reset_waited()
+
+    def _bucket(self, key: Key, now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(self.rates.get((key[2], key[3]), FALLBACK_RATE), now)
+        return bucket
+
+    def acquire(self, account: str, region: str, service: str, operation: str) -> float:
+        """Waits for a token of the call's bucket; returns the seconds waited."""
+        key = (account, region, service, family_of(operation))
+        with self._lock:
+            delay = self._bucket(key, self._clock()).take(self._clock())
+        if delay > 0:
+            self._sleep(delay)
+            self._local.waited = getattr(self._local, "waited", 0.0) + delay
+            if self._on_wait is not None:
+                self._on_wait(service, account, delay)
+        return delay
+
+    def throttled(self, account: str, region: str, service: str, operation: str) -> None:
+        key = (account, region, service, family_of(operation))
+        with self._lock:
+            self._bucket(key, self._clock()).throttled(self._clock())
+
+    def current_rate(self, account: str, region: str, service: str, family: str) -> float:
+        with self._lock:
+            return self._bucket((account, region, service, family), self._clock()).rate
+
+    def reset_waited(self) -> None:
+        self._local.waited = 0.0
+
+    def waited(self) -> float:
+        """Seconds the current thread waited for tokens since reset_waited()."""
+        return float(getattr(self._local, "waited", 0.0))

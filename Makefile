@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-fast soak burst fuzz lint bench constraints image-recipe
+.PHONY: setup demo test test-fast soak burst fuzz lint bench constraints image-recipe faults
 
 setup:
 	@scripts/setup-env.sh
@@ -52,3 +52,10 @@ bench: setup
 # Re-pin after changing dependencies in pyproject.toml.
 constraints: setup
 	$(PY) -P -m pip freeze --exclude-editable | grep -v '^sreops' > constraints.txt
+
+# The fault suite (tests/faults/): the real operator under AWS throttling/5xx/outages, Kubernetes 429s and
+# latency, expired and revoked credentials, SIGKILLs and a SIGTERM; prints the checker's table.
+# FAULTS_SIZE=small for a few objects (about five minutes); default the issue's sizes (200 policies, 10 kills).
+FAULTS_SIZE ?= 1
+faults: setup
+	SREOPS_FAULTS_FULL=$(FAULTS_SIZE) $(PY) -P -m pytest -s -q -p no:cacheprovider tests/faults $(ARGS)

@@ -207,6 +207,9 @@ def run_scenario(
             "the run's commands sent",
             lambda: ((_get(custom, "patchruns", names[-1]) or {}).get("status") or {}).get("commandIds"),
         )
+        running = _get(custom, "patchruns", names[-1])
+        assert running is not None
+        seen.append(running)  # in progress: Ready=False, reason Running
         advance("10m")  # the stand-in's commands run to their end on its (frozen) clock
         run = wait_for("the run-now PatchRun to finish", lambda: finished(names[-1]))
     wait_for("the first run pruned (historyLimit 1)", lambda: _get(custom, "patchruns", names[0]) is None)

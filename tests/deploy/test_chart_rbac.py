@@ -19,7 +19,7 @@ from sreops.sandbox.chat.slack_signing import signed_headers, slash_command_body
 from sreops.sandbox.kube.server import KubeServer
 from sreops.sandbox.processes import Child, gateway_child, operator_child, start_aws_standin
 from sreops.sandbox.seed import ensure_namespace, install_crds
-from tests.deploy.chart import NAMESPACE, rbac_rules, render
+from tests.deploy.chart import NAMESPACE, ROOT, rbac_rules, render
 from tests.deploy.rbac_scenario import (
     NS,
     Permission,
@@ -205,3 +205,71 @@ def test_the_chart_grants_exactly_what_the_code_uses(recorded: Recorded, sa: str
     assert used <= granted, f"used but not granted: {sorted(map(str, used - granted))}"
     unused = granted - used - set(UNUSED_ON_PURPOSE)
     assert not unused, f"granted but never used (remove them, or list them with a reason): {sorted(map(str, unused))}"
+
+
+# --- Argo CD health check (docs/deploy.md) against the status objects the operator wrote above ---------------
+
+
+def _argocd_health() -> Any:
+    import lupa  # noqa: PLC0415 - only this test needs a Lua runtime
+
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    snippet = doc.split("```lua\n", 1)[1].split("```", 1)[0]
+    lua = lupa.LuaRuntime(unpack_returned_tuples=True)
+    check = lua.eval(f"function(obj)\n{snippet}\nend")
+
+    def health(obj: dict[str, Any]) -> tuple[str, str]:
+        # Argo CD hands the object to Lua as nested tables, as lupa's recursive table_from does.
+        result = check(lua.table_from(obj, recursive=True))
+        return str(result["status"]), str(result["message"])
+
+    return health
+
+
+def _by(statuses: Statuses, kind: str, name: str | None = None, reason: str | None = None) -> dict[str, Any]:
+    for obj in statuses.objects:
+        ready = next((c for c in obj["status"].get("conditions", []) if c["type"] == "Ready"), {})
+        if obj["kind"] == kind and name in (None, obj["metadata"]["name"]) and reason in (None, ready.get("reason")):
+            return obj
+    raise AssertionError(f"no {kind} {name or ''} {reason or ''} recorded")
+
+
+def test_argocd_health_check_reads_the_operators_status(recorded: Recorded) -> None:
+    health = _argocd_health()
+    s = recorded.statuses
+    for kind, name in (
+        ("AWSAccount", "prod"),
+        ("PatchPolicy", "web-fleet"),
+        ("ScanSchedule", "prod-hourly"),
+        ("Notifier", "sre-alerts"),
+    ):
+        assert health(_by(s, kind, name))[0] == "Healthy", kind
+    status, message = health(_by(s, "PatchPolicy", "bad-cron"))
+    assert status == "Degraded" and message.startswith("InvalidSpec: spec.schedule.timezone")
+    assert health(_by(s, "PatchRun", reason="Running"))[0] == "Progressing"
+    finished = next(o for o in s.objects if o["kind"] == "PatchRun" and o["status"].get("finishedAt"))
+    complete = next(c for c in finished["status"]["conditions"] if c["type"] == "Complete")
+    assert health(finished)[0] == ("Healthy" if complete["status"] == "True" else "Degraded")
+
+
+def test_argocd_health_check_waits_for_the_latest_generation_and_for_references(recorded: Recorded) -> None:
+    health = _argocd_health()
+    policy = _by(recorded.statuses, "PatchPolicy", "web-fleet")
+    newer = {**policy, "metadata": {**policy["metadata"], "generation": policy["metadata"]["generation"] + 1}}
+    assert health(newer) == (
+        "Progressing",
+        f"Waiting for the sreops operator to observe generation {newer['metadata']['generation']}",
+    )
+    assert health({k: v for k, v in policy.items() if k != "status"})[0] == "Progressing"
+    waiting = {
+        **policy,
+        "status": {
+            **policy["status"],
+            "conditions": [
+                {**c, "status": "False", "reason": "AccountNotFound", "message": "AWSAccount prod not found"}
+                for c in policy["status"]["conditions"]
+                if c["type"] == "Ready"
+            ],
+        },
+    }
+    assert health(waiting) == ("Progressing", "AccountNotFound: AWSAccount prod not found")

@@ -71,9 +71,16 @@ def test_account_whose_role_cannot_be_assumed_says_why(kube: Kube, operator_proc
     assert "AccessDenied" in ready["message"] and "arn:aws:iam::111122223333:role/sreops" in ready["message"]
     assert "not-the-external-id" not in ready["message"]
 
+    # A change of Ready is an Event too (once, not on every resync), with AWS's words and no secret.
+    lost = wait_for(lambda: _events(kube, "prod", "AssumeRoleFailed"))
+    assert [e.type for e in lost] == ["Warning"] and "AccessDenied" in lost[0].message
+    assert "not-the-external-id" not in lost[0].message
+
     # Fixing the Secret is enough: the resync picks it up without a spec change.
     kube.core.patch_namespaced_secret("prod-aws", "default", {"stringData": {"externalId": SANDBOX_EXTERNAL_ID}})
     wait_for(lambda: (r := _ready(kube, "AWSAccount", "prod")) and r["status"] == "True", timeout=30)
+    assert [e.type for e in wait_for(lambda: _events(kube, "prod", "Verified"))] == ["Normal"]
+    assert len(_events(kube, "prod", "AssumeRoleFailed")) == 1  # the resyncs in between did not repeat it
 
 
 def test_missing_secret_is_a_wait_until_it_appears(kube: Kube, operator_process: OperatorProcess) -> None:

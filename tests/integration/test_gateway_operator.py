@@ -4,7 +4,10 @@ and an audit Event naming the user; a viewer is refused and nothing changes; SIG
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +17,7 @@ import pytest
 
 from sreops.operator.api import GROUP, VERSION
 from sreops.sandbox.chat.slack_signing import signed_headers, slash_command_body
+from sreops.sandbox.gateway_seed import seed_api_key
 from sreops.sandbox.processes import Child, gateway_child
 from tests.integration.conftest import Aws, Kube, OperatorProcess, make_operator, wait_for
 from tests.integration.gateway_support import (
@@ -28,6 +32,7 @@ from tests.integration.gateway_support import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RESPONSE_URL = "http://127.0.0.1:9/commands/T0SANDBOX/1"  # a closed port: every answer here is inline
+API_KEY = "sreops-test-key-0123456789abcdef"
 
 
 @pytest.fixture
@@ -113,6 +118,33 @@ def test_run_web_fleet_creates_one_patchrun_and_an_audit_event(
     log = child.log.read_text()
     assert SIGNING_SECRET not in log
     assert '"command": "run"' in log
+
+    # The CLI through the gateway's HTTP API (--api-url + SREOPS_API_KEY) against this gateway: the same views
+    # and writes as over the kubeconfig, acting as the key's identity.
+    seed_api_key(kube.api, "default", API_KEY)
+    cli_env = {**os.environ, "SREOPS_API_URL": url, "SREOPS_API_KEY": API_KEY, "KUBECONFIG": "/nonexistent"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-P", "-m", "sreops.cli", *args]
+        return subprocess.run(command, env=cli_env, capture_output=True, text=True, timeout=60, check=False)
+
+    listed = wait_for(lambda: (r := cli("status", "-o", "json")).returncode == 0 and r, timeout=30)  # key TTL
+    assert "web-fleet" in listed.stdout and API_KEY not in listed.stdout + listed.stderr
+    paused = cli("pause", "web-fleet")
+    assert paused.returncode == 0, paused.stderr
+    get = kube.custom.get_namespaced_custom_object
+    assert get(GROUP, VERSION, "default", "patchpolicies", "web-fleet")["spec"]["suspend"] is True
+    assert cli("resume", "web-fleet").returncode == 0
+    assert get(GROUP, VERSION, "default", "patchpolicies", "web-fleet")["spec"]["suspend"] is False
+    wrong = subprocess.run(
+        [sys.executable, "-P", "-m", "sreops.cli", "status"],
+        env={**cli_env, "SREOPS_API_KEY": "not-the-key"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert wrong.returncode == 1 and "not-the-key" not in wrong.stderr
     # SIGTERM: the gateway stops serving and exits 0 well within its shutdown deadline.
     assert child.proc is not None
     started = time.monotonic()

@@ -71,7 +71,8 @@ class RateLimiter:
     sent: deque[float] = field(default_factory=deque)
 
     def _expire(self, now: float) -> None:
-        while self.sent and now - self.sent[0] >= 60.0:
+        # The same sum as next_free: `now - sent >= 60` can round the other way at exactly that moment.
+        while self.sent and now >= self.sent[0] + 60.0:
             self.sent.popleft()
 
     def available(self, now: float) -> int:

@@ -22,6 +22,7 @@ import random
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from sreops.operator.leader_election import JITTER_FACTOR, LeaderElector
 
@@ -76,6 +77,12 @@ class Leadership:
         self._led = False
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
+        # A thread of its own: kopf runs sync handlers on the loop's default executor, and a renewal queued
+        # behind handlers busy with AWS would miss the renew deadline.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lease")
+
+    async def _attempt(self) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.elector.try_acquire_or_renew)
 
     async def acquire(self, stop: asyncio.Event | None = None) -> bool:
         """Tries every retry period (jittered like client-go's JitterUntil) until the lease is ours; False if
@@ -83,7 +90,7 @@ class Leadership:
         config = self.elector.config
         log.info("standing by for lease %s/%s as %s", config.namespace, config.lease_name, self.elector.identity)
         while stop is None or not stop.is_set():
-            if await asyncio.to_thread(self.elector.try_acquire_or_renew):
+            if await self._attempt():
                 self._led = True
                 if self._on_change is not None:
                     self._on_change(True)
@@ -102,7 +109,7 @@ class Leadership:
         config = self.elector.config
         while True:
             await asyncio.sleep(config.retry_period)
-            renewed = await asyncio.to_thread(self.elector.try_acquire_or_renew)
+            renewed = await self._attempt()
             if not renewed and not self.elector.is_leader():
                 self._lost(f"lease {config.lease_name} is now held by {self.elector.holder()!r}")
                 return
@@ -131,3 +138,4 @@ class Leadership:
         self._led = False
         if self.elector.release():
             log.info("released lease %s", self.elector.config.lease_name)
+        self._executor.shutdown(wait=False)

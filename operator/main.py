@@ -177,7 +177,7 @@ async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) 
         if renewing is not None:
             renewing.cancel()
         if leadership is not None:
-            await asyncio.to_thread(leadership.release)
+            leadership.release()  # one bounded request; the loop is shutting down anyway
         with contextlib.suppress(Exception):
             await health.cleanup()
         metrics_server.shutdown()

@@ -14,6 +14,7 @@ from sreops.operator.leadership import Fence
 from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.patching.shared import SharedReads
 from sreops.operator.settings import Settings
+from sreops.operator.shards import Departures
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Services:
     shared: SharedReads = field(init=False)
     # Checked before every side effect: AWS calls, our Kubernetes writes, notifications (leadership.py).
     fence: Fence = field(default_factory=Fence)
+    # Objects relabelled away to another shard, whose kopf timers still tick here (shards.py).
+    departures: Departures = field(default_factory=Departures)
 
     def __post_init__(self) -> None:
         # Built here rather than passed in, so every Services (tests build their own) has one.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import kopf
 
+from sreops.operator.api import GROUP, KINDS, VERSION
 from sreops.operator.controllers import awsaccount, notifier, patchpolicy, patchrun, references, scanschedule
 from sreops.operator.settings import Settings
 
@@ -13,3 +16,15 @@ CONTROLLERS = (awsaccount, patchpolicy, patchrun, scanschedule, notifier, refere
 def register_all(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     for controller in CONTROLLERS:
         controller.register(registry, settings)
+    if settings.shard is not None:
+        _register_departures(registry)
+
+
+def _register_departures(registry: kopf.OperatorRegistry) -> None:
+    """Records objects that leave this shard's watch (shards.py)."""
+
+    def on_event(*, type: str | None, body: kopf.Body, memo: Any, **_: Any) -> None:
+        memo["services"].departures.observe(type, body)
+
+    for kind in KINDS.values():
+        kopf.on.event(GROUP, VERSION, kind.plural, registry=registry, id="shard-departures")(on_event)

@@ -199,6 +199,8 @@ def make_handler(kind: Kind, model: type[M], reconcile: Reconcile, backoff: Wait
 
     def _handle(*, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **kwargs: Any) -> None:
         services: Services = memo["services"]
+        if services.departures.gone(body):
+            return  # relabelled to another shard: a timer kopf left running (shards.py)
         ctx = Context(body=body, patch=patch, services=services, logger=logger, kwargs=kwargs)
         metrics = services.metrics
         result = "error"

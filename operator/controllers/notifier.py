@@ -139,6 +139,8 @@ def deliver(*, stopped: kopf.DaemonStopped, body: kopf.Body, memo: Any, logger: 
     # written before totals were kept).
     shown = int(status.get("sent") or 0), int(status.get("failed") or 0)
     while not stopped:
+        if services.departures.gone(body):
+            return  # relabelled to another shard: its new shard delivers (shards.py)
         wait = services.settings.notify_poll_seconds
         try:
             if not is_true_for_generation(body, READY):

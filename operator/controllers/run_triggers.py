@@ -202,6 +202,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     def run_triggers(*, body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:
         acting_on(body)
         services: Services = memo["services"]
+        if services.departures.gone(body):
+            return  # relabelled to another shard (shards.py)
         start_run_now(services, body, logger)
         if not _has_windows(body.get("status")):
             return

@@ -25,13 +25,21 @@ from sreops.sandbox.processes import Child, http_ok, operator_child, start_aws_s
 from sreops.sandbox.seed import install_crds
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2) -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 30.0,
+    interval: float = 0.2,
+    on_timeout: Callable[[], Any] | None = None,
+) -> Any:
+    """`on_timeout`, if given, is called before the failure (to print what the test saw)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
+            if on_timeout is not None:
+                on_timeout()
             raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
         time.sleep(interval)
 
@@ -137,20 +145,34 @@ class OperatorProcess:
             return text
 
 
-def make_operator(kube: Kube, aws_env: dict[str, str], workdir: Path, resync_seconds: float = 5) -> OperatorProcess:
+def make_operator(
+    kube: Kube,
+    aws_env: dict[str, str],
+    workdir: Path,
+    resync_seconds: float = 5,
+    *,
+    name: str = "operator",
+    kubeconfig: Path | None = None,
+    flags: tuple[str, ...] = (),
+) -> OperatorProcess:
+    """An operator child; `name` is its log's name and its POD_NAME (the prefix of its lease identity),
+    `kubeconfig` another user's (replicas and shards tell apart in the audit log), `flags` more settings."""
     child, metrics = operator_child(
         {
             # No Slack unless a test brings the chat stand-in: a closed local port answers at once.
             "SREOPS_SLACK_API_URL": "http://127.0.0.1:9/api/",
             **aws_env,
-            "KUBECONFIG": str(kube.kubeconfig),
+            "KUBECONFIG": str(kubeconfig or kube.kubeconfig),
             "HOME": str(workdir),
             "AWS_MAX_ATTEMPTS": "2",
+            "POD_NAME": name,
         },
-        workdir / "operator.log",
+        workdir / f"{name}.log",
         f"--resync-seconds={resync_seconds}",
         "--default-region=us-west-2",
+        *flags,
     )
+    child.name = name
     return OperatorProcess(child, metrics)
 
 

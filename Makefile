@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-fast soak burst fuzz lint bench constraints image-recipe faults
+.PHONY: setup demo test test-fast soak burst fuzz lint bench constraints image-recipe faults ha
 
 setup:
 	@scripts/setup-env.sh
@@ -59,3 +59,7 @@ constraints: setup
 FAULTS_SIZE ?= 1
 faults: setup
 	SREOPS_FAULTS_FULL=$(FAULTS_SIZE) $(PY) -P -m pytest -s -q -p no:cacheprovider tests/faults $(ARGS)
+
+# High availability at the acceptance sizes: 200 policies through SIGKILL/SIGSTOP failovers, 3,000 over 3 shards + unlabelled.
+ha: setup
+	SREOPS_HA_FULL=1 $(PY) -P -m pytest -s -q -p no:cacheprovider tests/integration/test_high_availability.py $(ARGS)

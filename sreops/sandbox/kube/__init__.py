@@ -7,7 +7,8 @@ patching.py, watch.py, tables.py + jsonpath.py, discovery.py, openapi.py, gc.py 
 namespace and CRD cleanup), conversion.py (the two Event APIs over one storage), protobuf.py
 (kubectl's typed create bodies), tls.py, selectors.py, authn.py (tokens, impersonation), rbac.py
 (request attributes, the RBAC authorizer, the 403, RBAC object validation, the bootstrap policy),
-audit.py (an audit.k8s.io/v1 log).
+audit.py (an audit.k8s.io/v1 log), workloads.py (Deployment, Service, ServiceAccount, Pod,
+PodDisruptionBudget, NetworkPolicy, Ingress: generation, status on create).
 
 Known differences from kube-apiserver: https only; bearer tokens only (the sandbox's admin token and
 a --token-auth-file; no client certificates, service-account tokens or OIDC); anonymous requests only
@@ -22,6 +23,15 @@ without managedFields or conflict detection; LIST pagination is not snapshot-con
 the Kubernetes extension libraries; one watch history window for all resources (busy kinds push
 others' old versions out sooner than per-resource watch caches would); items of built-in lists carry
 kind and apiVersion (the real server omits them); a terminating namespace gets no status conditions.
+The workload kinds (workloads.py) are stored, listed, watched and applied but nothing runs them: no
+scheduler, kubelet or controllers, so a Deployment stays at 0 ready replicas (status `{}`), a Pod stays
+Pending, no ReplicaSets, endpoints or ServiceAccount tokens appear, and deleting a Deployment leaves no
+Pods to collect; they are not validated beyond the object's shape (no field or unknown-field checks, so
+`fieldValidation=Strict` is not enforced for them), get none of the real defaults (no clusterIP
+allocation, no `spec.replicas: 1`, no pod-spec defaults), their immutable fields (selector, Pod spec,
+clusterIP) can be changed; server-side apply replaces their lists (strategic merge merges containers,
+env, volumes and volumeMounts by their keys, ports are replaced); no Deployment /scale and no Pod log,
+exec, eviction, binding or ephemeralcontainers.
 """
 
 from .server import KubeServer, ThreadHandle

@@ -161,6 +161,37 @@ _BUILTIN_SCHEMAS: dict[str, Obj] = {
             }
         },
     },
+    # Workload kinds: the top-level fields only (the stand-in does not validate their contents; see workloads.py).
+    **{
+        kind: {
+            "description": description,
+            "properties": {
+                name: {"type": "object", "x-kubernetes-preserve-unknown-fields": True} for name in ("spec", "status")
+            },
+        }
+        for kind, description in (
+            ("Deployment", "Deployment enables declarative updates for Pods and ReplicaSets."),
+            ("Service", "Service is a named abstraction of software service (for example, mysql)."),
+            ("Pod", "Pod is a collection of containers that can run on a host."),
+            ("PodDisruptionBudget", "PodDisruptionBudget is an object to define the max disruption."),
+            ("Ingress", "Ingress is a collection of rules that allow inbound connections to reach the endpoints."),
+        )
+    },
+    "NetworkPolicy": {
+        "description": "NetworkPolicy describes what network traffic is allowed for a set of Pods.",
+        "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+    },
+    "ServiceAccount": {
+        "description": "ServiceAccount binds together a name, a principal and a set of secrets.",
+        "properties": {
+            "secrets": {"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            "imagePullSecrets": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+            },
+            "automountServiceAccountToken": {"type": "boolean"},
+        },
+    },
     "CustomResourceDefinition": {
         "description": "CustomResourceDefinition represents a resource that should be exposed on the API server.",
         "properties": {

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import conversion, meta, patching, rbac
+from . import conversion, meta, patching, rbac, workloads
 from .errors import ApiError, Cause, already_exists, bad_request, conflict, forbidden, gone, invalid, not_found
 from .resources import GroupResource, Registry, ResourceType, types_from_crd
 from .selectors import field_selector, label_selector
@@ -274,6 +274,12 @@ class Api:
                     data[key] = base64.b64encode(str(value).encode()).decode()
             if not obj.get("type"):
                 obj["type"] = "Opaque"
+        elif old is None and rt.group_resource in workloads.GROUP_RESOURCES:
+            # PrepareForCreate: the body's status is replaced, never kept.
+            status = workloads.initial_status(rt.kind, obj)
+            obj.pop("status", None)
+            if status is not None:
+                obj["status"] = status
 
     def _prepare_crd(self, obj: Obj) -> None:
         spec = obj.get("spec") or {}

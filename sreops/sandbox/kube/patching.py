@@ -30,7 +30,17 @@ APPLY = "application/apply-patch+yaml"
 APPLY_CBOR = "application/apply-patch+cbor"
 
 # Lists of the built-ins served here that strategic merge merges by a key (others are replaced).
-_MERGE_KEYS = {"ownerReferences": "uid", "conditions": "type"}
+_MERGE_KEYS = {
+    "ownerReferences": "uid",
+    "conditions": "type",
+    # Pod specs (core/v1 types.go patchMergeKey); container and Service ports are left replaced.
+    "containers": "name",
+    "initContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "imagePullSecrets": "name",
+}
 
 
 def parse_body(content_type: str, raw: bytes) -> Any:

@@ -125,6 +125,85 @@ def builtin_types() -> list[ResourceType]:
     ]
 
 
+def workload_types() -> list[ResourceType]:
+    """The kinds the Helm chart renders, named as the real discovery documents name them (see workloads.py)."""
+    return [
+        ResourceType(
+            "apps",
+            "v1",
+            "deployments",
+            "deployment",
+            "Deployment",
+            True,
+            short_names=("deploy",),
+            categories=("all",),
+            status_subresource=True,
+            strategic_merge=True,
+            has_generation=True,
+        ),
+        ResourceType(
+            "",
+            "v1",
+            "services",
+            "service",
+            "Service",
+            True,
+            short_names=("svc",),
+            categories=("all",),
+            status_subresource=True,
+            strategic_merge=True,
+        ),
+        ResourceType("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, short_names=("sa",)),
+        ResourceType(
+            "",
+            "v1",
+            "pods",
+            "pod",
+            "Pod",
+            True,
+            short_names=("po",),
+            categories=("all",),
+            status_subresource=True,
+            strategic_merge=True,
+        ),
+        ResourceType(
+            "policy",
+            "v1",
+            "poddisruptionbudgets",
+            "poddisruptionbudget",
+            "PodDisruptionBudget",
+            True,
+            short_names=("pdb",),
+            status_subresource=True,
+            strategic_merge=True,
+            has_generation=True,
+        ),
+        ResourceType(
+            "networking.k8s.io",
+            "v1",
+            "networkpolicies",
+            "networkpolicy",
+            "NetworkPolicy",
+            True,
+            short_names=("netpol",),
+            strategic_merge=True,
+            has_generation=True,
+        ),
+        ResourceType(
+            "networking.k8s.io",
+            "v1",
+            "ingresses",
+            "ingress",
+            "Ingress",
+            True,
+            short_names=("ing",),
+            status_subresource=True,
+            strategic_merge=True,
+            has_generation=True,
+        ),
+    ]
+
+
 def types_from_crd(crd: Obj) -> list[ResourceType]:
     """One ResourceType per served version of a CustomResourceDefinition object."""
     spec = crd.get("spec") or {}
@@ -170,7 +249,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._types: dict[tuple[str, str, str], ResourceType] = {}
-        for rt in builtin_types():
+        for rt in [*builtin_types(), *workload_types()]:
             self.add(rt)
 
     def add(self, rt: ResourceType) -> None:

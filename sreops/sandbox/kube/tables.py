@@ -101,7 +101,137 @@ _BINDING_COLUMNS: BuiltinColumns = [
     ),
 ]
 
+
+def _status(obj: Obj) -> Obj:
+    status = obj.get("status")
+    return status if isinstance(status, dict) else {}
+
+
+def _spec(obj: Obj) -> Obj:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def _selector(selector: Any) -> str:
+    """metav1.FormatLabelSelector: `a=b,k in (x,y)`; `<none>` for an empty selector."""
+    if not isinstance(selector, dict):
+        return "<none>"
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        op, values = str(expr.get("operator", "")), ",".join(sorted(map(str, expr.get("values") or [])))
+        key = str(expr.get("key", ""))
+        parts.append(
+            {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": key}.get(op, f"!{key}")
+        )
+    return ",".join(parts) or "<none>"
+
+
+def _pod_template(obj: Obj) -> list[Obj]:
+    containers = ((_spec(obj).get("template") or {}).get("spec") or {}).get("containers") or []
+    return [c for c in containers if isinstance(c, dict)]
+
+
+def _deployment_ready(obj: Obj) -> str:
+    replicas = _spec(obj).get("replicas", 1)  # the real server defaults spec.replicas to 1
+    return f"{_status(obj).get('readyReplicas', 0)}/{replicas}"
+
+
+def _service_ports(obj: Obj) -> str:
+    out = []
+    for port in _spec(obj).get("ports") or []:
+        node = f":{port['nodePort']}" if port.get("nodePort") else ""
+        out.append(f"{port.get('port')}{node}/{port.get('protocol', 'TCP')}")
+    return ",".join(out) or "<none>"
+
+
+def _external_ip(obj: Obj) -> str:
+    spec = _spec(obj)
+    ips = list(spec.get("externalIPs") or [])
+    if spec.get("type") == "LoadBalancer":
+        ips += [i.get("ip") or i.get("hostname") for i in (_status(obj).get("loadBalancer") or {}).get("ingress") or []]
+        return ",".join(map(str, ips)) or "<pending>"
+    if spec.get("type") == "ExternalName":
+        return str(spec.get("externalName", ""))
+    return ",".join(ips) or "<none>"
+
+
+def _pod_ready(obj: Obj) -> str:
+    statuses = _status(obj).get("containerStatuses") or []
+    ready = sum(1 for c in statuses if isinstance(c, dict) and c.get("ready"))
+    return f"{ready}/{len(_spec(obj).get('containers') or [])}"
+
+
+def _ingress_hosts(obj: Obj) -> str:
+    hosts = [str(r["host"]) for r in _spec(obj).get("rules") or [] if isinstance(r, dict) and r.get("host")]
+    if not hosts:
+        return "*"
+    return ",".join(hosts[:4]) + (f" + {len(hosts) - 4} more..." if len(hosts) > 4 else "")
+
+
+def _ingress_address(obj: Obj) -> str:
+    found = (_status(obj).get("loadBalancer") or {}).get("ingress") or []
+    return ",".join(str(i.get("ip") or i.get("hostname") or "") for i in found if isinstance(i, dict))
+
+
+def _or_na(value: Any) -> Any:
+    return "N/A" if value is None else str(value)
+
+
+# pkg/printers/internalversion/printers.go (1.32) for the workload kinds.
+_WORKLOAD_COLUMNS: dict[tuple[str, str], BuiltinColumns] = {
+    ("apps", "deployments"): [
+        (_col("Ready", description="Number of the pod with ready state"), _deployment_ready),
+        (_col("Up-to-date", "integer"), lambda o: _status(o).get("updatedReplicas", 0)),
+        (_col("Available", "integer"), lambda o: _status(o).get("availableReplicas", 0)),
+        (AGE_COLUMN, _age),
+        (_col("Containers", priority=1), lambda o: ",".join(str(c.get("name")) for c in _pod_template(o))),
+        (_col("Images", priority=1), lambda o: ",".join(str(c.get("image")) for c in _pod_template(o))),
+        (_col("Selector", priority=1), lambda o: _selector(_spec(o).get("selector"))),
+    ],
+    ("", "services"): [
+        (_col("Type"), lambda o: _spec(o).get("type", "ClusterIP")),
+        (_col("Cluster-IP"), lambda o: ((_spec(o).get("clusterIPs") or [None])[0]) or "<none>"),
+        (_col("External-IP"), _external_ip),
+        (_col("Port(s)"), _service_ports),
+        (AGE_COLUMN, _age),
+        (_col("Selector", priority=1), lambda o: _selector({"matchLabels": _spec(o).get("selector") or {}})),
+    ],
+    ("", "serviceaccounts"): [
+        (_col("Secrets", "integer"), lambda o: len(o.get("secrets") or [])),
+        (AGE_COLUMN, _age),
+    ],
+    ("", "pods"): [
+        (_col("Ready"), _pod_ready),
+        (_col("Status"), lambda o: _status(o).get("reason") or _status(o).get("phase")),
+        (
+            _col("Restarts", "string"),
+            lambda o: str(sum(int(c.get("restartCount", 0)) for c in _status(o).get("containerStatuses") or [])),
+        ),
+        (AGE_COLUMN, _age),
+        (_col("IP", priority=1), lambda o: _status(o).get("podIP") or "<none>"),
+        (_col("Node", priority=1), lambda o: _spec(o).get("nodeName") or "<none>"),
+    ],
+    ("policy", "poddisruptionbudgets"): [
+        (_col("Min Available"), lambda o: _or_na(_spec(o).get("minAvailable"))),
+        (_col("Max Unavailable"), lambda o: _or_na(_spec(o).get("maxUnavailable"))),
+        (_col("Allowed Disruptions", "integer"), lambda o: _status(o).get("disruptionsAllowed", 0)),
+        (AGE_COLUMN, _age),
+    ],
+    ("networking.k8s.io", "networkpolicies"): [
+        (_col("Pod-Selector"), lambda o: _selector(_spec(o).get("podSelector"))),
+        (AGE_COLUMN, _age),
+    ],
+    ("networking.k8s.io", "ingresses"): [
+        (_col("Class"), lambda o: _spec(o).get("ingressClassName") or "<none>"),
+        (_col("Hosts"), _ingress_hosts),
+        (_col("Address"), _ingress_address),
+        (_col("Ports"), lambda o: "80, 443" if _spec(o).get("tls") else "80"),
+        (AGE_COLUMN, _age),
+    ],
+}
+
 BUILTIN: dict[tuple[str, str], BuiltinColumns] = {
+    **_WORKLOAD_COLUMNS,
     ("", "namespaces"): [
         (_col("Status", description="The status of the namespace"), lambda o: (o.get("status") or {}).get("phase")),
         (AGE_COLUMN, _age),

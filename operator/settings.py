@@ -22,6 +22,11 @@ LEASE_PREFIX = "sreops-operator"
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
+def is_label_value(text: str) -> bool:
+    """A valid Kubernetes label value, as a shard name must be."""
+    return bool(_LABEL_VALUE.match(text))
+
+
 class SettingsError(ValueError):
     """A setting has a value the operator cannot start with."""
 

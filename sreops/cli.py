@@ -49,8 +49,32 @@ def _sandbox(args: argparse.Namespace) -> int:
         port_base=args.port_base,
         seed_samples=not args.no_samples,
         prometheus=args.prometheus,
+        operator_replicas=args.operator_replicas,
+        shards=args.shards,
     )
     return run(options)
+
+
+def _replicas(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of replicas (1 or more)")
+    return count
+
+
+def _shard_list(text: str) -> tuple[str, ...]:
+    from sreops.operator.settings import NO_SHARD, is_label_value
+
+    shards = tuple(s.strip() for s in text.split(","))
+    for shard in shards:
+        if not is_label_value(shard):
+            raise argparse.ArgumentTypeError(f"shard {shard!r} is not a label value (letters, digits, -_.; 63 at most)")
+    if NO_SHARD in shards or len(set(shards)) != len(shards):
+        raise argparse.ArgumentTypeError(f"shards must be distinct and not {NO_SHARD!r} (it is always run)")
+    return shards
 
 
 # Stand-ins that can run on their own: `sreops sandbox NAME ...` (module with add_arguments and run).
@@ -183,6 +207,20 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "--prometheus",
         action="store_true",
         help="also run Prometheus (the Debian package) scraping the operator and gateway, with the alert rules",
+    )
+    sandbox.add_argument(
+        "--operator-replicas",
+        type=_replicas,
+        default=1,
+        metavar="N",
+        help="operator processes per shard, one leading per Lease, the others hot standbys (default 1)",
+    )
+    sandbox.add_argument(
+        "--shards",
+        type=_shard_list,
+        default=(),
+        metavar="A,B,...",
+        help="run operators with --shard A, --shard B ... and --shard none (default: one set serving every object)",
     )
     sandbox.set_defaults(func=_sandbox)
     parts = sandbox.add_subparsers(dest="part", metavar="PART")

@@ -2,9 +2,10 @@
 
 Stand-ins run in this process (each on its own thread and port); the operator runs as a child process,
 exactly as it would against a real cluster, configured only through its kubeconfig and environment, and
-is restarted with a backoff whenever it exits, as a kubelet would. Everything a client in another terminal
-needs is written to the state directory: `kubeconfig`, `sandbox.env` (mode 0600, it holds the sandbox's
-tokens), recordings, `logs/` and `run/<process>.pid`.
+is restarted with a backoff whenever it exits, as a kubelet would. `--operator-replicas N` runs N of them per
+shard (`--shards a,b,c`: per shard and for the unlabelled set), electing a leader per shard on its Lease.
+Everything a client in another terminal needs is written to the state directory: `kubeconfig`, `sandbox.env`
+(mode 0600, it holds the sandbox's tokens), recordings, `logs/` and `run/<process>.pid`.
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ from sreops.sandbox.gateway_seed import seed_gateway
 from sreops.sandbox.kube.server import KubeServer, ThreadHandle
 from sreops.sandbox.processes import (
     ChildFailedError,
+    ProcessStatus,
     Supervisor,
     free_port,
     gateway_child,
     operator_child,
     rfc3339,
 )
+from sreops.sandbox.replicas import Replica, lease_holders, plan, run_identity
 from sreops.sandbox.seed import apply_samples, ensure_secret, install_crds
 from sreops.sandbox.status_view import as_json, as_table, collect, processes_table
 
@@ -63,6 +66,8 @@ class Options:
     port_base: int = 0
     seed_samples: bool = True
     prometheus: bool = False  # run the Debian `prometheus` scraping the operator and gateway, with the alert rules
+    operator_replicas: int = 1  # operator processes per shard (hot standbys beside the leader)
+    shards: tuple[str, ...] = ()  # one set of operators per shard, plus `--shard none`; () = no sharding
 
 
 @dataclass
@@ -88,11 +93,13 @@ class Sandbox:
     kube: ThreadHandle | None = None
     aws: AwsSandbox | None = None
     chat: ThreadedChatSandbox | None = None
-    operator: Supervisor | None = None
+    operator: Supervisor | None = None  # the first operator process (the only one by default)
+    operators: list[tuple[Replica, Supervisor, str]] = field(default_factory=list)  # with its /healthz URL
     gateway: Supervisor | None = None
     prometheus: Any = None  # sreops.observability.prometheus.PrometheusServer, imported only when asked for
     env: dict[str, str] = field(default_factory=dict)
     _api: client.ApiClient | None = None
+    _identities: dict[int, str] = field(default_factory=dict)  # pid -> the lease identity of that run
 
     def __post_init__(self) -> None:
         self.state_dir = (self.options.state_dir or Path(tempfile.mkdtemp(prefix="sreops-sandbox-"))).resolve()
@@ -134,17 +141,23 @@ class Sandbox:
         self._api = config.new_client_from_config(config_file=str(self.state_dir / "kubeconfig"))
         install_crds(self._api)
         self._seed(scenario, chat)
-        operator, _ = operator_child(
-            {**self.env, "HOME": str(self.state_dir)},
-            logs / "operator.log",
-            f"--resync-seconds={SANDBOX_RESYNC_SECONDS}",
-            f"--run-poll-seconds={SANDBOX_RUN_POLL_SECONDS}",
-            f"--default-region={scenario.accounts[0].regions[0]}",
-            health_port=ports.operator_health,
-            metrics_port=ports.operator_metrics,
-        )
-        self.operator = Supervisor(operator, pid_file=self.state_dir / "run" / "operator.pid")
-        self.operator.start()
+        for i, replica in enumerate(plan(self.options.operator_replicas, self.options.shards)):
+            # The first one serves the ports in sandbox.env; POD_NAME makes each lease identity `<name>_<uuid>`.
+            operator, _ = operator_child(
+                {**self.env, "HOME": str(self.state_dir), "POD_NAME": replica.name, "POD_NAMESPACE": NAMESPACE},
+                logs / f"{replica.name}.log",
+                f"--resync-seconds={SANDBOX_RESYNC_SECONDS}",
+                f"--run-poll-seconds={SANDBOX_RUN_POLL_SECONDS}",
+                f"--default-region={scenario.accounts[0].regions[0]}",
+                *replica.flags(),
+                health_port=ports.operator_health if i == 0 else None,
+                metrics_port=ports.operator_metrics if i == 0 else None,
+                name=replica.name,
+            )
+            supervisor = Supervisor(operator, pid_file=self.state_dir / "run" / f"{replica.name}.pid")
+            self.operators.append((replica, supervisor, operator.health_url))  # stop() stops it, even half-started
+            supervisor.start()
+        self.operator = self.operators[0][1]
         gateway, _ = gateway_child(
             {**self.env, "HOME": str(self.state_dir)},
             logs / "gateway.log",
@@ -198,7 +211,39 @@ class Sandbox:
             log.info("seeded %d sample objects in namespace %s", count, NAMESPACE)
 
     def supervisors(self) -> list[Supervisor]:
-        return [s for s in (self.operator, self.gateway) if s is not None]
+        return [s for _, s, _ in self.operators] + ([self.gateway] if self.gateway is not None else [])
+
+    def leadership(self) -> dict[str, dict[str, Any]]:
+        """Each operator process by name: its shard, lease, the identity of its current run, and whether it
+        holds its lease (a fresh one)."""
+        assert self._api is not None
+        holders = lease_holders(self._api, NAMESPACE)
+        running = set()
+        seen: dict[str, dict[str, Any]] = {}
+        for replica, sup, health_url in self.operators:
+            status = sup.status()
+            identity = None
+            if status.pid is not None:
+                running.add(status.pid)
+                identity = self._identities.get(status.pid)
+                if identity is None and status.ready:
+                    identity = run_identity(health_url)
+                    if identity is not None:
+                        self._identities[status.pid] = identity
+            holder = holders.get(replica.lease)
+            leading = identity is not None and holder is not None and holder.fresh and holder.identity == identity
+            seen[replica.name] = {
+                "shard": replica.shard,
+                "lease": replica.lease,
+                "identity": identity,
+                "leading": leading,
+            }
+        for pid in set(self._identities) - running:  # runs that have ended
+            del self._identities[pid]
+        return seen
+
+    def _process_json(self, status: ProcessStatus, roles: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return {**status.to_json(), **roles.get(status.name, {})}
 
     def supervise(self) -> tuple[float, list[str]]:
         """Restart what has exited (after its backoff): the seconds until this is next due, and a line for
@@ -248,9 +293,10 @@ class Sandbox:
 
     def snapshot(self) -> dict[str, Any]:
         assert self._api is not None
+        roles = self.leadership()
         return {
             "endpoints": self.endpoints(),
-            "processes": [sup.status().to_json() for sup in self.supervisors()],
+            "processes": [self._process_json(sup.status(), roles) for sup in self.supervisors()],
             "resources": as_json(collect(self._api)),
         }
 
@@ -258,7 +304,9 @@ class Sandbox:
         assert self._api is not None
         if output == "json":
             return json.dumps(self.snapshot(), indent=2)
-        lines = [as_table(collect(self._api)), "", processes_table([sup.status() for sup in self.supervisors()]), ""]
+        roles = {name: (r["lease"], "leader" if r["leading"] else "standby") for name, r in self.leadership().items()}
+        statuses = [sup.status() for sup in self.supervisors()]
+        lines = [as_table(collect(self._api)), "", processes_table(statuses, roles), ""]
         lines += [f"{k:>24}  {v}" for k, v in self.endpoints().items()]
         lines.append("\nIn another terminal:  set -a; . " + str(self.state_dir / "sandbox.env") + "; set +a")
         return "\n".join(lines)

@@ -386,13 +386,14 @@ def operator_child(
     *settings: str,
     health_port: int | None = None,
     metrics_port: int | None = None,
+    name: str = "operator",
 ) -> tuple[Child, int]:
     """`sreops operator` as a child, configured only by `env` (KUBECONFIG, AWS_*) and its flags, as it would
     be in a pod; returns it unstarted, with the port of its /metrics."""
     health = health_port or free_port()
     metrics = metrics_port or free_port()
     child = Child(
-        name="operator",
+        name=name,
         argv=["operator", f"--health-port={health}", f"--metrics-port={metrics}", *settings],
         env={"HOME": str(log.parent), "AWS_RETRY_MODE": "standard", **env},
         log=log,

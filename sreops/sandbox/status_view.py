@@ -74,9 +74,19 @@ def as_table(rows: list[Row]) -> str:
     return _table(header, [(r.kind, r.namespace, r.name, r.ready, r.reason, r.summary) for r in rows])
 
 
-def processes_table(processes: list[ProcessStatus]) -> str:
-    header = ("PROCESS", "STATE", "PID", "RESTARTS", "LAST EXIT")
-    return _table(header, [(p.name, _state(p), str(p.pid or "-"), str(p.restarts), _last_exit(p)) for p in processes])
+def processes_table(processes: list[ProcessStatus], roles: dict[str, tuple[str, str]] | None = None) -> str:
+    """`roles`, when given, adds each operator's lease and whether it leads it: name -> (lease, role)."""
+    rows: list[tuple[str, ...]]
+    if roles is None:
+        header: tuple[str, ...] = ("PROCESS", "STATE", "PID", "RESTARTS", "LAST EXIT")
+        rows = [(p.name, _state(p), str(p.pid or "-"), str(p.restarts), _last_exit(p)) for p in processes]
+        return _table(header, rows)
+    header = ("PROCESS", "STATE", "PID", "RESTARTS", "LEASE", "ROLE", "LAST EXIT")
+    rows = []
+    for p in processes:
+        lease, role = roles.get(p.name, ("-", "-"))
+        rows.append((p.name, _state(p), str(p.pid or "-"), str(p.restarts), lease, role, _last_exit(p)))
+    return _table(header, rows)
 
 
 def _state(p: ProcessStatus) -> str:

@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-fast soak burst fuzz lint bench constraints image-recipe faults ha
+.PHONY: setup demo test test-fast soak burst fuzz lint bench constraints image-recipe faults e2e ha
 
 setup:
 	@scripts/setup-env.sh
@@ -59,6 +59,10 @@ constraints: setup
 FAULTS_SIZE ?= 1
 faults: setup
 	SREOPS_FAULTS_FULL=$(FAULTS_SIZE) $(PY) -P -m pytest -s -q -p no:cacheprovider tests/faults $(ARGS)
+
+# The end-to-end suite (tests/e2e/): starts the sandbox, or with SREOPS_E2E_KUBECONFIG a real cluster (docs/testing.md).
+e2e: setup
+	SREOPS_E2E=1 $(PY) -P -m pytest -v -p no:cacheprovider tests/e2e $(ARGS)
 
 # High availability at the acceptance sizes: 200 policies through SIGKILL/SIGSTOP failovers, 3,000 over 3 shards + unlabelled.
 ha: setup

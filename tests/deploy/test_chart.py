@@ -18,7 +18,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from sreops.sandbox.kube.server import KubeServer, ThreadHandle
-from tests.deploy.chart import CHART, FULL_VALUES, NAMESPACE, ROOT, helm, render
+from tests.deploy.chart import CHART, FULL_VALUES, NAMESPACE, ROOT, helm, rbac_rules, render
 
 K8S_VERSION = "1.30.0"  # the oldest EKS standard-support minor when this was written; the schema is strict
 # Kinds of the Prometheus operator: no schema in kubernetes-validate; checked by their own tests below.
@@ -75,9 +75,57 @@ def test_default_render_has_what_a_cluster_needs(default_docs: list[dict[str, An
     }
     assert not _kinds(default_docs) & (CRD_KINDS | {"Ingress", "ConfigMap"}), "optional parts are off by default"
     deployments = {d["metadata"]["name"]: d for d in default_docs if d["kind"] == "Deployment"}
-    assert deployments["sreops-operator"]["spec"]["replicas"] == 1
-    assert deployments["sreops-operator"]["spec"]["strategy"] == {"type": "Recreate"}
+    operator = deployments["sreops-operator"]
+    # Two replicas, one leading on the Lease: a rollout starts a standby before it stops an old pod.
+    assert operator["spec"]["replicas"] == 2
+    assert operator["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    assert not any(a.startswith("--shard") for a in operator["spec"]["template"]["spec"]["containers"][0]["args"])
+    env = {e["name"]: e for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}  # the lease identity
+    assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}  # the lease's
+    pdbs = {d["metadata"]["name"]: d["spec"] for d in default_docs if d["kind"] == "PodDisruptionBudget"}
+    assert pdbs["sreops-operator"] == {"maxUnavailable": 1, "selector": operator["spec"]["selector"]}
+    lease_rules = [r for _, _, r in rbac_rules(default_docs, "sreops-operator") if "leases" in r["resources"]]
+    assert lease_rules == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}
+    ]
     assert deployments["sreops-gateway"]["spec"]["replicas"] == 2
+
+
+def test_each_shard_gets_its_own_deployment_and_the_unlabelled_set_one_more() -> None:
+    docs = render("--set", "operator.shards={a,b}")
+    for doc in docs:
+        if doc["kind"] not in CRD_KINDS:
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    operators = {
+        d["metadata"]["name"]: d
+        for d in docs
+        if d["kind"] == "Deployment" and d["metadata"]["labels"]["app.kubernetes.io/component"] == "operator"
+    }
+    assert sorted(operators) == ["sreops-operator-a", "sreops-operator-b", "sreops-operator-none"]
+    selectors = {}
+    for name, deployment in operators.items():
+        shard = name.removeprefix("sreops-operator-")
+        args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert [a for a in args if a.startswith("--shard")] == [f"--shard={shard}"]
+        assert deployment["spec"]["replicas"] == 2
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector["sreops.io/operator-shard"] == shard
+        assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+        selectors[name] = selector
+    # No pod is claimed by two Deployments (nor by two budgets): the shard label tells them apart.
+    pods = {name: operators[name]["spec"]["template"]["metadata"]["labels"] for name in operators}
+    for name, selector in selectors.items():
+        assert [p for p, labels in pods.items() if selector.items() <= labels.items()] == [name]
+    pdbs = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "PodDisruptionBudget"}
+    for name, selector in selectors.items():
+        assert pdbs[name] == {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+    # One metrics Service over every shard's pods.
+    (service,) = [d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "sreops-operator-metrics"]
+    assert all(service["spec"]["selector"].items() <= labels.items() for labels in pods.values())
 
 
 @pytest.mark.parametrize("which", ["default", "full"])
@@ -162,7 +210,10 @@ def test_network_policies_limit_ingress_to_the_served_ports(default_docs: list[d
 
 def test_schema_rejects_bad_values() -> None:
     for bad in (
-        "operator.replicas=2",
+        "operator.replicas=0",
+        "operator.shards={none}",
+        "operator.shards={a,a}",
+        "operator.shards={Shard_A}",
         "operator.serviceAccount.irsaRoleArn=not-an-arn",
         "securityContext.readOnlyRootFilesystem=false",
         "gateway.unmapped=everyone",

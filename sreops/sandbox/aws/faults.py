@@ -11,6 +11,10 @@ Spec: comma-separated `SCOPE=ACTION[+ACTION...]` rules.
           error503[:P]        503 ServiceUnavailable
           latency:DUR[:P]     added delay before answering, DUR like 200ms or 1.5s
           down                the connection is reset before any answer (botocore: ConnectionClosedError)
+          quota:RATE          a request rate quota: RATE requests/s per account and region over the matching
+                              calls (a token bucket holding one second's worth, refilled continuously, as AWS
+                              meters its API rate limits); a call finding the bucket empty gets the throttling
+                              error. Takes no P.
 
   P is a probability in [0, 1] (default 1), or `Nx` for "the next N matching calls only".
 
@@ -22,10 +26,12 @@ from __future__ import annotations
 import random
 import re
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
-KINDS = ("throttle", "error500", "error503", "latency", "down")
+KINDS = ("throttle", "error500", "error503", "latency", "down", "quota")
 
 
 class FaultSpecError(ValueError):
@@ -42,6 +48,18 @@ class Rule:
     probability: float = 1.0
     remaining: int | None = None
     latency_s: float = 0.0
+    rate: float = 0.0  # quota: requests per second per (account, region)
+    buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)  # -> (tokens, at)
+
+    def take(self, account: str, region: str, now: float) -> bool:
+        """quota: whether a token was left for this call (and it is now spent)."""
+        tokens, at = self.buckets.get((account, region), (self.rate, now))
+        tokens = min(self.rate, tokens + (now - at) * self.rate)
+        if tokens < 1:
+            self.buckets[(account, region)] = (tokens, now)
+            return False
+        self.buckets[(account, region)] = (tokens - 1, now)
+        return True
 
     def matches(self, service: str, operation: str, region: str, accounts: tuple[str, ...]) -> bool:
         if self.scope == "region":
@@ -55,6 +73,8 @@ class Rule:
         arg = ""
         if self.kind == "latency":
             arg = f":{int(self.latency_s * 1000)}ms"
+        if self.kind == "quota":
+            return f"{scope}=quota:{self.rate:g}"
         if self.remaining is not None:
             arg += f":{self.remaining}x"
         elif self.probability != 1.0:
@@ -112,6 +132,14 @@ def parse(spec: str) -> list[Rule]:
                 args = args[1:]
             if kind == "down" and args:
                 raise FaultSpecError(f"{raw!r}: down takes no argument")
+            if kind == "quota":
+                try:
+                    rule.rate = float(args[0]) if len(args) == 1 else 0.0
+                except ValueError:
+                    rule.rate = 0.0
+                if not rule.rate > 0:
+                    raise FaultSpecError(f"{raw!r}: quota needs one rate in requests/s, e.g. quota:20")
+                args = []
             if len(args) > 1:
                 raise FaultSpecError(f"{raw!r}: too many arguments")
             if args:
@@ -127,7 +155,8 @@ class Decision:
 
 
 class Faults:
-    def __init__(self, spec: str = "", seed: int = 0) -> None:
+    def __init__(self, spec: str = "", seed: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock  # quotas are real requests per real second, whatever the simulated clock does
         self._lock = threading.Lock()
         self._rng = random.Random(seed)  # noqa: S311 - simulation, not security
         self.rules: list[Rule] = parse(spec)
@@ -147,6 +176,10 @@ class Faults:
         with self._lock:
             for r in self.rules:
                 if not r.matches(service, operation, region, accounts):
+                    continue
+                if r.kind == "quota":
+                    if not r.take(accounts[0] if accounts else "", region, self._clock()) and d.error is None:
+                        d.error = "throttle"
                     continue
                 if r.remaining is not None:
                     if r.remaining <= 0:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
-from sreops.sandbox.aws.faults import FaultSpecError, parse
+from sreops.sandbox.aws.faults import Faults, FaultSpecError, parse
 from sreops.sandbox.aws.server import AwsSandbox
 
 from .conftest import LAB, PROD, STAGING, ClientFactory
@@ -170,3 +170,38 @@ def test_bad_input_is_a_4xx_never_a_traceback(sandbox: AwsSandbox) -> None:
         urllib.request.urlopen(req, timeout=5)
     assert e.value.code == 400
     assert json.loads(e.value.read())["__type"] == "SerializationException"
+
+
+def test_a_rate_quota_throttles_once_over_the_rate_per_account_and_region() -> None:
+    """AWS meters API rate limits as token buckets per account and region (EC2's documented "bucket size" and
+    "refill rate"; SSM and the others answer ThrottlingException "Rate exceeded" once over): a burst of one
+    second's worth passes, the next call is throttled, and tokens come back at the rate."""
+    now = [0.0]
+    faults = Faults("*:*=quota:20", clock=lambda: now[0])
+    assert faults.spec == "*:*=quota:20"
+    decide = lambda account="111111111111", region="us-west-2": faults.decide("ssm", "X", region, (account,)).error  # noqa: E731
+    assert [decide() for _ in range(20)] == [None] * 20
+    assert decide() == "throttle"
+    # Another account, another region: buckets of their own.
+    assert decide(account="222222222222") is None and decide(region="us-east-1") is None
+    now[0] += 0.1  # two tokens back
+    assert [decide() for _ in range(3)] == [None, None, "throttle"]
+    now[0] += 10  # refilled, never beyond one second's worth
+    assert sum(decide() is None for _ in range(30)) == 20
+    for bad in ("*:*=quota", "*:*=quota:0", "*:*=quota:x", "*:*=quota:1:2"):
+        with pytest.raises(FaultSpecError):
+            parse(bad)
+
+
+def test_a_rate_quota_answers_the_services_throttling_error(client: ClientFactory, sandbox: AwsSandbox) -> None:
+    sandbox.set_faults("ssm:*=quota:5")
+    ssm = client("ssm", account=LAB, attempts=1)
+    codes = []
+    for _ in range(8):  # back to back, well over 5/s
+        try:
+            ssm.describe_patch_baselines(MaxResults=5)
+            codes.append("ok")
+        except ClientError as exc:
+            codes.append(exc.response["Error"]["Code"])
+    assert codes.count("ok") >= 5 and "ThrottlingException" in codes
+    assert set(codes) <= {"ok", "ThrottlingException"}

@@ -464,10 +464,13 @@ def test_deleting_them_cleans_aws(objects: Objects, cluster: Cluster, target: Ta
         wait_for(f"{kind} {name} gone (its finalizer released)", partial(_gone, cluster, kind, name), READY_TIMEOUT)
     assert owned_in_ssm(target, uid) == []
     assert not patch_group_registered(target, objects.patch_group)
-    # The schedule turns off only what it turned on (and nothing else here wants it).
+    # The schedule turns off only what it turned on (nothing else of ours wants it); what was on stays on.
+    inspector = target.aws("inspector2")
+    (account,) = inspector.batch_get_account_status(accountIds=[scanning["account"]])["accounts"]
+    ec2 = account["resourceState"]["ec2"]["status"]
     if "EC2" in scanning.get("enabledBySreops", []):
-        inspector = target.aws("inspector2")
-        (account,) = inspector.batch_get_account_status(accountIds=[scanning["account"]])["accounts"]
-        assert account["resourceState"]["ec2"]["status"] in {"DISABLED", "DISABLING"}, account
+        assert ec2 in {"DISABLED", "DISABLING"}, account
+    else:
+        assert ec2 == "ENABLED", account  # the sandbox's home account has EC2 scanning on from the start
     # Its PatchRuns go with it (owner references).
     wait_for("the policy's PatchRuns gone", lambda: not cluster.runs_of(objects.policy), READY_TIMEOUT)

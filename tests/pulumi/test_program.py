@@ -4,6 +4,7 @@ checked on them. `pulumi/` is not a package (it must not shadow the SDK), so its
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
 import sys
@@ -86,6 +87,10 @@ class Mocks(pulumi.runtime.Mocks):
 
 @pytest.fixture(scope="module")
 def resources() -> Iterator[list[Registered]]:
+    # Pulumi's runtime makes Futures on the current event loop; an earlier test file in the same process (an
+    # asyncio test, under pytest-xdist) may have left none set, so this module brings its own.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     mocks = Mocks()
     pulumi.runtime.set_mocks(mocks, project="sreops", stack="test", preview=False)
     pulumi.runtime.set_all_config(CONFIG, secret_keys=["sreops:slackSigningSecret"])
@@ -103,6 +108,8 @@ def resources() -> Iterator[list[Registered]]:
         sys.path.remove(str(PROGRAM))
         for module in ("network", "edge", "waf", "gateway_service", "cluster", "monitoring", "audit"):
             sys.modules.pop(module, None)
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def _of(resources: list[Registered], type_: str) -> list[Registered]:

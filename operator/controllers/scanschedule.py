@@ -424,6 +424,26 @@ def _observe_times(ctx: Context, last: datetime | None, due: datetime | None) ->
 # -- reconcile ----------------------------------------------------------------------------------------------
 
 
+def _next_scan(spec: ScanScheduleSpec, last: datetime | None) -> datetime | None:
+    return None if spec.suspend or last is None else next_run(spec.schedule.cron, spec.schedule.timezone, last)
+
+
+def _next_scan_time(
+    spec: ScanScheduleSpec, ctx: Context, last: datetime | None, read_fresh: bool
+) -> tuple[datetime | None, datetime | None]:
+    """The next sweep after `last`, and the last sweep it counts from. A timer's body can lag our own last status
+    write: computed from its older lastScanTime, nextScanTime would move back to a time already swept (seen on a
+    clean-clone run), so a change not made from a fresh read is checked against the API first."""
+    due = _next_scan(spec, last)
+    shown = _rfc3339(due) if due is not None else None
+    if read_fresh and shown != _status(ctx.body).get("nextScanTime"):
+        fresh = get_object(ctx.services.kube, KIND.kind, ctx.namespace, ctx.name)
+        if fresh is not None:
+            last = _parse_time(_status(fresh).get("lastScanTime"))
+            due = _next_scan(spec, last)
+    return due, last
+
+
 def reconcile(spec: ScanScheduleSpec, ctx: Context) -> None:
     ctx.observed()
     where = _where(spec, ctx)
@@ -445,10 +465,10 @@ def reconcile(spec: ScanScheduleSpec, ctx: Context) -> None:
         # kopf's body may not show our own last status write yet (the watch lags): ask again from the API, so
         # a sweep already recorded (or a scan-now value already handled) is not swept for twice.
         fresh = get_object(ctx.services.kube, KIND.kind, ctx.namespace, ctx.name)
+        if fresh is not None:
+            last = _parse_time(_status(fresh).get("lastScanTime"))
         if fresh is None or sweep_due(spec, fresh, now) is None:
             why = None
-        else:
-            last = _parse_time(_status(fresh).get("lastScanTime"))
     if why is not None and fresh is not None:
         scan_now = scan_now_request(fresh)
         window = Window(previous=last, now=now)
@@ -465,7 +485,7 @@ def reconcile(spec: ScanScheduleSpec, ctx: Context) -> None:
             "swept (%s): %d findings listed, %d new, %d resolved", why, tally.listed, tally.new_total, tally.resolved
         )
         last = now
-    due = None if spec.suspend or last is None else next_run(spec.schedule.cron, spec.schedule.timezone, last)
+    due, last = _next_scan_time(spec, ctx, last, read_fresh=fresh is None)
     ctx.patch.status["nextScanTime"] = _rfc3339(due) if due is not None else None
     _observe_times(ctx, last, due)
     if enabled.failed:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from sreops.bots.notify.slack_sender import SlackSender
@@ -29,8 +29,6 @@ from sreops.operator.api import GROUP, VERSION, NotifierSpec, parse_spec
 from sreops.operator.notify.delivery import Delivery, Destinations
 from sreops.operator.notify.ledger import LedgerStore
 from sreops.sandbox.chat.server import ChatSandbox, ThreadedChatSandbox
-from sreops.sandbox.kube.server import KubeServer
-from sreops.sandbox.seed import install_crds
 from tests.integration.conftest import Kube, make_operator, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -48,18 +46,6 @@ def chat(tmp_path: Path) -> Iterator[tuple[ChatSandbox, Path]]:
         yield sandbox, tmp_path / "chat"
     finally:
         threaded.stop()
-
-
-@pytest.fixture
-def kube(tmp_path: Path) -> Iterator[Kube]:
-    handle = KubeServer(tmp_path / "kube").start_in_thread()
-    api = config.new_client_from_config(config_file=str(handle.kubeconfig_path))
-    install_crds(api)
-    try:
-        yield Kube(handle, api)
-    finally:
-        api.close()
-        handle.stop()
 
 
 def _records(chat_dir: Path, what: str) -> list[dict[str, Any]]:

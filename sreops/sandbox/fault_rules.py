@@ -15,6 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
 
@@ -48,7 +49,14 @@ def parse_duration(text: str, where: str) -> float:
     return float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
 
 
-def _chance(text: str, rule: FaultRule, where: str) -> None:
+class Chance(Protocol):
+    """What a chance argument sets: a count (`3x`) or a probability (`0.1`)."""
+
+    probability: float
+    remaining: int | None
+
+
+def parse_chance(text: str, rule: Chance, where: str) -> None:
     if text.endswith("x"):
         try:
             rule.remaining = int(text[:-1])
@@ -100,7 +108,7 @@ def parse(
             if len(args) > 1:
                 raise FaultSpecError(f"{where}: too many arguments")
             if args:
-                _chance(args[0], rule, where)
+                parse_chance(args[0], rule, where)
             rules.append(rule)
     return rules
 

@@ -13,7 +13,7 @@ import sys
 import threading
 from types import FrameType
 
-from .faults import FaultSpecError
+from ..fault_rules import FaultSpecError
 from .scenario import ScenarioError, generate_scenario, load_scenario
 from .server import ADMIN_PATHS, AwsSandbox
 

@@ -30,12 +30,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sreops.sandbox.fault_rules import FaultSpecError, parse_chance
+
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
 KINDS = ("throttle", "error500", "error503", "latency", "down", "quota")
-
-
-class FaultSpecError(ValueError):
-    pass
 
 
 @dataclass
@@ -82,23 +80,6 @@ class Rule:
         return f"{scope}={self.kind}{arg}"
 
 
-def _chance(text: str, rule: Rule, where: str) -> None:
-    if text.endswith("x"):
-        try:
-            rule.remaining = int(text[:-1])
-        except ValueError:
-            raise FaultSpecError(f"{where}: bad count {text!r} (want e.g. 3x)") from None
-        if rule.remaining < 0:
-            raise FaultSpecError(f"{where}: count must be >= 0")
-        return
-    try:
-        rule.probability = float(text)
-    except ValueError:
-        raise FaultSpecError(f"{where}: bad probability {text!r} (want 0..1 or Nx)") from None
-    if not 0 <= rule.probability <= 1:
-        raise FaultSpecError(f"{where}: probability {text} is not in [0, 1]")
-
-
 def parse(spec: str) -> list[Rule]:
     rules: list[Rule] = []
     for raw in (r.strip() for r in spec.split(",")):
@@ -143,7 +124,7 @@ def parse(spec: str) -> list[Rule]:
             if len(args) > 1:
                 raise FaultSpecError(f"{raw!r}: too many arguments")
             if args:
-                _chance(args[0], rule, repr(raw))
+                parse_chance(args[0], rule, repr(raw))
             rules.append(rule)
     return rules
 

@@ -25,11 +25,12 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from ..fault_rules import FaultSpecError
 from . import fleet_ec2, inspector, sts
 from .clock import SimClock
 from .credentials import CredentialFaults
 from .errors import AwsError, render, server_error, throttle_error
-from .faults import Faults, FaultSpecError
+from .faults import Faults
 from .scenario import Scenario, generate_scenario
 from .ssm_ext import PASS_TO_MOTO, SSM_OPS
 from .state import Ctx, World

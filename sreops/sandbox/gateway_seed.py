@@ -89,12 +89,8 @@ def seed_rbac(api: client.ApiClient, namespace: str) -> None:
     for binding in role_bindings():
         body = {"apiVersion": f"{RBAC_GROUP}/v1", "kind": "RoleBinding", **binding}
         name = binding["metadata"]["name"]
-        try:
-            rbac.create_namespaced_role_binding(namespace, cast(Any, body))
-        except ApiException as exc:
-            if exc.status != CONFLICT:
-                raise
-            rbac.replace_namespaced_role_binding(name, namespace, cast(Any, body))
+        create, replace = rbac.create_namespaced_role_binding, rbac.replace_namespaced_role_binding
+        _create_or_replace(create, replace, name, namespace, cast(Any, body))
 
 
 def seed_identities(
@@ -108,12 +104,8 @@ def seed_identities(
         "data": data,
     }
     core = client.CoreV1Api(api)
-    try:
-        core.create_namespaced_config_map(namespace, cast(Any, body))
-    except ApiException as exc:
-        if exc.status != CONFLICT:
-            raise
-        core.replace_namespaced_config_map("sreops-chat-identities", namespace, cast(Any, body))
+    create, replace = core.create_namespaced_config_map, core.replace_namespaced_config_map
+    _create_or_replace(create, replace, "sreops-chat-identities", namespace, cast(Any, body))
 
 
 def seed_api_key(api: client.ApiClient, namespace: str, key: str, name: str = API_KEY_NAME) -> None:
@@ -130,12 +122,8 @@ def seed_api_key(api: client.ApiClient, namespace: str, key: str, name: str = AP
         "stringData": data,
     }
     core = client.CoreV1Api(api)
-    try:
-        core.create_namespaced_secret(namespace, cast(Any, body))
-    except ApiException as exc:
-        if exc.status != CONFLICT:
-            raise
-        core.replace_namespaced_secret("sreops-api-keys", namespace, cast(Any, body))
+    create, replace = core.create_namespaced_secret, core.replace_namespaced_secret
+    _create_or_replace(create, replace, "sreops-api-keys", namespace, cast(Any, body))
 
 
 def seed_gateway(api: client.ApiClient, namespace: str, api_key: str) -> None:

@@ -6,7 +6,7 @@ observedGeneration are updated in place. `Ready` is the summary condition of eve
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -75,14 +75,20 @@ def condition_patch_fn(
     reason: str,
     message: str,
     observed_generation: int | None,
+    still_applies: Callable[[Mapping[str, Any] | None], bool] | None = None,
 ) -> Any:
     """A kopf `patch.fns` transformation that sets one condition on the freshest body.
 
     kopf turns these into a JSON patch against the object as it is at patch time, so a merge patch of the
-    whole list never clobbers a condition that another writer set meanwhile.
+    whole list never clobbers a condition that another writer set meanwhile. When that JSON patch loses a
+    race (its resourceVersion test fails), kopf keeps the function and applies it at a later cycle, on a body
+    that may have moved on well past what the handler decided about: `still_applies(status)` is asked then,
+    and the condition is left alone when it says no.
     """
 
     def apply(body: MutableMapping[str, Any]) -> None:
+        if still_applies is not None and not still_applies(body.get("status")):
+            return
         body_status = body.setdefault("status", {})
         body_status["conditions"] = set_condition(
             body_status.get("conditions"), type_, status, reason, message, observed_generation

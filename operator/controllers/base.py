@@ -64,6 +64,9 @@ class Context:
     logger: logging.Logger | logging.LoggerAdapter[Any]
     # The rest of kopf's keyword arguments (its indexes, by id).
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+    # Asked when a condition set here reaches the API (see condition_patch_fn): whether the object's status
+    # then is still one the decision holds for. Kinds whose status other writers advance set it.
+    still_applies: Callable[[Mapping[str, Any] | None], bool] | None = None
 
     def __post_init__(self) -> None:
         acting_on(self.body)  # AWS calls made from here on are logged with this resource
@@ -95,7 +98,9 @@ class Context:
 
     def set_condition(self, type_: str, status: ConditionStatus, reason: str, message: str) -> None:
         reasons.check(self.kind, type_, reason)
-        self.patch.fns.append(condition_patch_fn(type_, status, reason, message, self.generation))
+        self.patch.fns.append(
+            condition_patch_fn(type_, status, reason, message, self.generation, self.still_applies)
+        )
         if type_ in EVENTED_CONDITIONS and self.kind != "PatchRun" and reason not in OWN_EVENT_REASONS:
             old = get_condition(self.body.get("status"), type_) or {}
             if (old.get("status"), old.get("reason")) != (status, reason):

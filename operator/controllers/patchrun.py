@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import kopf
+from kubernetes.client.exceptions import ApiException
 
 from sreops.operator.accounts import AccountNotReadyError, Placement, placements
 from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, PatchRunSpec, SpecError, parse_spec, reasons
@@ -54,7 +55,7 @@ from sreops.operator.runs.commands import (
     recorded_commands,
     send_once,
 )
-from sreops.operator.runs.history import is_finished, is_started, runs_of_policy, runs_to_prune
+from sreops.operator.runs.history import is_finished, is_started, phase, runs_of_policy, runs_to_prune
 from sreops.operator.runs.objects import delete_run, get_run, list_runs, patch_run_status, set_last_run, set_owner
 from sreops.operator.runs.progress import RunProgress, summarize
 from sreops.operator.settings import Settings
@@ -131,8 +132,10 @@ class RunReconciler:
     def __call__(self, spec: PatchRunSpec, ctx: Context) -> None:
         if is_finished(ctx.body.get("status")):
             if ctx.uid not in self.reported:  # repairs a lastRun lost to a crash; no AWS call
-                self._report_on_policy(spec, ctx, ctx.body)
+                _report_on_policy(spec, ctx, ctx.body)
+                self.reported.add(ctx.uid)
             return
+        _decided_at(ctx, ctx.body)
         policy_obj, policy = _policy(spec, ctx)
         if not _owned_by(ctx.body, policy_obj):
             set_owner(ctx.services.kube, ctx.body, policy_obj)
@@ -140,6 +143,7 @@ class RunReconciler:
             run = get_run(ctx.services.kube, ctx.namespace, ctx.name)  # fresh: what another handler did counts
             if run is None or run["metadata"]["uid"] != ctx.uid or is_finished(run.get("status")):
                 return
+            _decided_at(ctx, run)
             self._advance(spec, ctx, run, policy_obj, policy)
 
     def _advance(
@@ -270,26 +274,33 @@ class RunReconciler:
             ctx.body, type="Normal" if ok else "Warning", reason=f"Run{result}", message=f"{operation}: {message}"
         )
         self.locks.forget(ctx.uid)
-        self._report_on_policy(spec, ctx, {**run, "status": status})
+        _report_on_policy(spec, ctx, {**run, "status": status})
+        self.reported.add(ctx.uid)
         prune(ctx, spec.policy_ref.name)
 
-    def _report_on_policy(self, spec: PatchRunSpec, ctx: Context, run: Mapping[str, Any]) -> None:
-        """The policy's status.lastRun names this run unless a run that finished later is there."""
-        policy = get_object(ctx.services.kube, "PatchPolicy", ctx.namespace, spec.policy_ref.name)
-        if policy is None:
-            self.reported.add(ctx.uid)
-            return
-        status = run.get("status") or {}
-        finished_at = str(status.get("finishedAt") or "")
-        current = (policy.get("status") or {}).get("lastRun") or {}
-        if current.get("name") == ctx.name or str(current.get("finishedAt") or "") > finished_at:
-            self.reported.add(ctx.uid)
-            return
-        complete = get_condition(status, COMPLETE) or {}
-        result = SUCCEEDED if complete.get("status") == "True" else FAILED
-        last_run = {"name": ctx.name, "result": result, "finishedAt": finished_at}
-        set_last_run(ctx.services.kube, ctx.namespace, spec.policy_ref.name, last_run)
-        self.reported.add(ctx.uid)
+
+def _decided_at(ctx: Context, run: Mapping[str, Any]) -> None:
+    """A condition this reconcile sets through kopf (a wait, an AWS error) describes the run as it was read here:
+    kopf may apply it late (see condition_patch_fn), and it must not land on a run that got further meanwhile
+    (a wait for the policy on a run another handler sent, or anything on a finished run)."""
+    seen = phase(run.get("status"))
+    ctx.still_applies = lambda fresh: phase(fresh) <= seen
+
+
+def _report_on_policy(spec: PatchRunSpec, ctx: Context, run: Mapping[str, Any]) -> None:
+    """The policy's status.lastRun names this run unless a run that finished later is there."""
+    policy = get_object(ctx.services.kube, "PatchPolicy", ctx.namespace, spec.policy_ref.name)
+    if policy is None:
+        return
+    status = run.get("status") or {}
+    finished_at = str(status.get("finishedAt") or "")
+    current = (policy.get("status") or {}).get("lastRun") or {}
+    if current.get("name") == ctx.name or str(current.get("finishedAt") or "") > finished_at:
+        return
+    complete = get_condition(status, COMPLETE) or {}
+    result = SUCCEEDED if complete.get("status") == "True" else FAILED
+    last_run = {"name": ctx.name, "result": result, "finishedAt": finished_at}
+    set_last_run(ctx.services.kube, ctx.namespace, spec.policy_ref.name, last_run)
 
 
 def prune(ctx: Context, policy_name: str) -> None:
@@ -301,11 +312,15 @@ def prune(ctx: Context, policy_name: str) -> None:
         limit = parse_spec(PatchPolicySpec, policy.get("spec")).history_limit
     except SpecError:
         return
-    runs = runs_of_policy(list_runs(ctx.services.kube, ctx.namespace), policy_name)
-    for run in runs_to_prune(runs, limit):
-        name = run["metadata"]["name"]
-        deleted = delete_run(ctx.services.kube, run)
-        ctx.logger.info("pruning PatchRun %s (policy %s keeps %d): %s", name, policy_name, limit, deleted or "gone")
+    try:
+        runs = runs_of_policy(list_runs(ctx.services.kube, ctx.namespace), policy_name)
+        for run in runs_to_prune(runs, limit):
+            name = run["metadata"]["name"]
+            deleted = delete_run(ctx.services.kube, run)
+            ctx.logger.info("pruning PatchRun %s (policy %s keeps %d): %s", name, policy_name, limit, deleted or "gone")
+    except ApiException as exc:
+        # Pruning is policy-wide: the policy's next run to finish prunes what this one could not.
+        ctx.logger.warning("cannot prune the runs of PatchPolicy %s now: %s %s", policy_name, exc.status, exc.reason)
 
 
 def _in_progress(status: Mapping[str, Any] | None, **_: Any) -> bool:

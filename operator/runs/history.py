@@ -18,6 +18,11 @@ def is_started(status: Mapping[str, Any] | None) -> bool:
     return bool((status or {}).get("startedAt"))
 
 
+def phase(status: Mapping[str, Any] | None) -> int:
+    """How far a run has got: 0 not started, 1 sent (or adopted), 2 finished. It only ever moves forward."""
+    return 2 if is_finished(status) else 1 if is_started(status) else 0
+
+
 def runs_of_policy(runs: Iterable[Mapping[str, Any]], policy_name: str) -> list[Mapping[str, Any]]:
     return [r for r in runs if ((r.get("spec") or {}).get("policyRef") or {}).get("name") == policy_name]
 

@@ -34,6 +34,7 @@ from tests.deploy.rbac_scenario import (
 )
 from tests.integration.conftest import Aws
 from tests.integration.gateway_support import SIGNING_SECRET, SLACK_TEAM, http
+from tests.logs import print_log
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 OPERATOR_SA = "sreops-operator"
@@ -166,7 +167,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     finally:
         for child in children:
             child.stop()
-            print(f"--- {child.log.name} (tail) ---", *child.log.read_text().splitlines()[-40:], sep="\n")
+            print_log(child.log, tail=40)
         chat.stop()
         if aws_proc is not None:
             aws_proc.terminate()

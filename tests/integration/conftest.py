@@ -23,6 +23,7 @@ from kubernetes import client, config
 from sreops.sandbox.kube.server import KubeServer, ThreadHandle
 from sreops.sandbox.processes import Child, http_ok, operator_child, start_aws_standin
 from sreops.sandbox.seed import install_crds
+from tests.logs import print_log
 
 
 def wait_for(
@@ -185,7 +186,7 @@ def operator_process(kube: Kube, aws: Aws, tmp_path: Path) -> Iterator[OperatorP
     finally:
         op.stop()
         # Captured output is shown only for failing tests: the operator's last words explain a timeout.
-        print("--- operator.log (tail) ---", *op.child.log.read_text().splitlines()[-80:], sep="\n")
+        print_log(op.child.log, tail=80)
 
 
 __all__ = ["Aws", "Kube", "OperatorProcess", "http_ok", "make_operator", "wait_for"]

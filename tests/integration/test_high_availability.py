@@ -30,6 +30,7 @@ from sreops.sandbox.processes import start_aws_standin
 from sreops.sandbox.seed import install_crds
 from tests.integration import ha_support as ha
 from tests.integration.conftest import Aws, Kube, OperatorProcess, wait_for
+from tests.logs import print_log
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -62,7 +63,7 @@ def _stop_all(ops: list[OperatorProcess]) -> None:
             os.kill(op.child.proc.pid, signal.SIGCONT)
         op.stop()
     for op in ops:
-        print(f"--- {op.child.name}.log (tail) ---", *op.child.log.read_text().splitlines()[-30:], sep="\n")
+        print_log(op.child.log, tail=30)
 
 
 def _leader(kube: Kube, ops: dict[str, OperatorProcess], lease: str = "sreops-operator") -> OperatorProcess:

@@ -23,6 +23,7 @@ from sreops.sandbox.kube.server import KubeServer
 from sreops.sandbox.processes import start_aws_standin
 from sreops.sandbox.seed import install_crds
 from tests.integration.conftest import Aws, Kube, OperatorProcess, make_operator, wait_for
+from tests.logs import print_log
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 NS = "default"
@@ -76,7 +77,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         yield Env(kube, aws, chat, chat_dir, operator)
     finally:
         operator.stop()
-        print("--- operator.log (tail) ---", *operator.child.log.read_text().splitlines()[-60:], sep="\n")
+        print_log(operator.child.log)
         threaded.stop()
         aws.proc.terminate()
         aws.proc.wait(timeout=20)

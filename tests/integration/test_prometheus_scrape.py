@@ -34,6 +34,7 @@ from sreops.sandbox.kube.server import KubeServer
 from sreops.sandbox.processes import Child, free_port, start_aws_standin
 from sreops.sandbox.seed import install_crds
 from tests.integration.conftest import Aws, Kube, make_operator, wait_for
+from tests.logs import print_log
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,7 +173,7 @@ def stack(workdir: Path) -> Iterator[dict[str, Any]]:
             thread.start()
         for thread in stops:
             thread.join()
-        print("--- operator.log (tail) ---", *operator.child.log.read_text().splitlines()[-40:], sep="\n")
+        print_log(operator.child.log, tail=40)
         chat.stop()
         aws.proc.terminate()
         aws.proc.wait(timeout=20)

@@ -30,6 +30,7 @@ from sreops.sandbox.aws.scenario import SANDBOX_EXTERNAL_ID
 from sreops.sandbox.processes import operator_child
 from sreops.sandbox.seed import ensure_namespace
 from tests.integration.conftest import Aws, Kube, wait_for
+from tests.logs import print_log
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 NS = "soak"
@@ -291,7 +292,7 @@ def test_operator_survives_watch_reconnects_under_continuous_activity(kube: Kube
     finally:
         print("unconverged:", *_unconverged(kube)[:30], sep="\n  ")
         operator.stop()
-        print("--- operator.log (tail) ---", *operator.log.read_text().splitlines()[-60:], sep="\n")
+        print_log(operator.log)
 
 
 def _objects(kube: Kube) -> list[dict[str, Any]]:

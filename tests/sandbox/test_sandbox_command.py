@@ -21,6 +21,7 @@ from sreops.observability import alerts
 from sreops.sandbox.envfile import read_env_file
 from sreops.sandbox.seed import SAMPLES_DIR, load_documents
 from tests.integration.conftest import wait_for
+from tests.logs import print_log
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REQUIRED_ENV = (
@@ -238,7 +239,7 @@ def test_a_killed_operator_is_restarted_and_sigterm_stops_every_process(tmp_path
         # Captured output is shown only for failing tests: what the sandbox and the operator last said.
         print("--- sandbox stderr ---", err_log.read_text()[-3000:], sep="\n")
         for path in sorted((state / "logs").glob("operator.log*")):
-            print(f"--- {path.name} (tail) ---", *path.read_text().splitlines()[-40:], sep="\n")
+            print_log(path, tail=40)
     err = err_log.read_text()
     assert proc.returncode == 0, err[-3000:]
     assert "operator exited: SIGKILL (Signaled)" in err

@@ -1,15 +1,18 @@
 """PatchPolicies over three shards and the unlabelled set, one operator process each, against the stand-ins.
 
 The Kubernetes stand-in runs in-process; the AWS stand-in and the four operators (`--shard a|b|c|none`, leader
-election on, as the chart runs them) are child processes. The AWS stand-in enforces a rate quota of 20
-requests/s per account and region (`*:*=quota:20`, answered with the service's ThrottlingException). N
-policies (own credentials, one region, the same account: the worst case for the quota) are spread evenly over
-a, b, c and unlabelled, and created at once. Figures: time until every one is Ready, AWS calls per policy to
-get there, peak RSS of each shard process (VmHWM), steady-state AWS calls per policy per resync (counted over
-one resync interval once all are Ready), and the throttles the stand-in answered (against the calls).
+election on, each with a quarter of the AWS request budget, as the chart runs them) are child processes. The
+AWS stand-in enforces a rate quota of 20 requests/s per account and region over all services (`*:*=quota:20`,
+answered with the service's ThrottlingException). N policies (own credentials, all in one account, spread
+over `--regions` regions) are spread evenly over a, b, c and unlabelled, and created at once. Figures: time
+until every one is Ready, AWS calls per policy to get there, peak RSS of each shard process (VmHWM),
+steady-state AWS calls per policy per resync (counted over one resync interval once all are Ready), and the
+throttles the stand-in answered (against the calls).
 
-`python -m bench shards` runs the default size; `python -m bench.bench_shards --policies 5000` the acceptance
-size (the request budget is per process, so four shards in one account and region share the quota).
+`python -m bench shards` runs the default size (one region: every shard against one quota);
+`python -m bench.bench_shards --policies 5000 --regions 10 --resync-seconds 300` the acceptance size: a quota
+of 20 requests/s cannot carry 5,000 policies' first apply (about 10 calls each) in one region in less than
+40 minutes, whatever the operator does, so they are spread as an organisation's fleet would be.
 """
 
 from __future__ import annotations
@@ -38,12 +41,27 @@ QUOTA = 20
 REGION = "us-west-2"
 NAMESPACE = "bench"
 RESYNC_SECONDS = 30
+REGIONS = (
+    "us-west-2",
+    "us-east-1",
+    "us-east-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-1",
+    "ap-northeast-1",
+    "sa-east-1",
+    "ca-central-1",
+    "ap-south-1",
+)
+BUDGET_SHARE = 1 / len(SHARDS)  # the four sets act in the same account and regions (the chart's setting)
 
 
-def _policy(n: int, shard: str) -> dict[str, Any]:
+def _policy(n: int, shard: str, region: str) -> dict[str, Any]:
     doc: dict[str, Any] = yaml.safe_load((ROOT / "crds" / "samples" / "patchpolicy.yaml").read_text())
-    for own_credentials_and_default_region in ("accountRef", "regions", "patchGroup"):
-        doc["spec"].pop(own_credentials_and_default_region)
+    for own_credentials_and_own_region in ("accountRef", "regions", "patchGroup"):
+        doc["spec"].pop(own_credentials_and_own_region)
+    if region != REGION:
+        doc["spec"]["regions"] = [region]
     labels = {} if shard == "none" else {SHARD_LABEL: shard}
     doc["metadata"] = {"name": f"p{n}", "labels": labels}
     return doc
@@ -82,7 +100,7 @@ def _wait(predicate: Any, timeout: float, interval: float = 0.5) -> None:
         time.sleep(interval)
 
 
-def measure(policies: int) -> None:
+def measure(policies: int, regions: int = 1, resync_seconds: int = RESYNC_SECONDS) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-shards-") as tmp:
         workdir = Path(tmp)
         handle = KubeServer(workdir / "kube").start_in_thread()
@@ -100,7 +118,8 @@ def measure(policies: int) -> None:
                     {**env, "AWS_MAX_ATTEMPTS": "3"},
                     workdir / f"{name}.log",
                     f"--shard={shard}",
-                    f"--resync-seconds={RESYNC_SECONDS}",
+                    f"--aws-budget-share={BUDGET_SHARE}",
+                    f"--resync-seconds={resync_seconds}",
                     f"--default-region={REGION}",
                     name=name,
                 )
@@ -112,7 +131,11 @@ def measure(policies: int) -> None:
             start = time.perf_counter()
             for i in range(policies):
                 custom.create_namespaced_custom_object(
-                    GROUP, VERSION, NAMESPACE, "patchpolicies", _policy(i, SHARDS[i % len(SHARDS)])
+                    GROUP,
+                    VERSION,
+                    NAMESPACE,
+                    "patchpolicies",
+                    _policy(i, SHARDS[i % len(SHARDS)], REGIONS[(i // len(SHARDS)) % regions]),
                 )
             _wait(lambda: _ready(custom) == policies, timeout=3600)
             to_ready = time.perf_counter() - start
@@ -123,21 +146,22 @@ def measure(policies: int) -> None:
             _admin(endpoint, "calls", "DELETE")
             steady_throttled_before = int(_admin(endpoint, "faults")["injected"])
             window_start = time.perf_counter()
-            time.sleep(RESYNC_SECONDS)  # the measurement window itself, not a synchronisation
+            time.sleep(resync_seconds)  # the measurement window itself, not a synchronisation
             window = time.perf_counter() - window_start
             steady = int(_admin(endpoint, "calls")["total"])
             steady_throttled = int(_admin(endpoint, "faults")["injected"]) - steady_throttled_before
             rss = {child.name: _peak_rss_mib(child.pid) for child in operators}
 
             print(
-                f"{policies:>5} policies over shards a, b, c + unlabelled, AWS quota {QUOTA} requests/s per account "
-                f"and region (all in one): {to_ready:.1f} s to all Ready ({policies / to_ready:.1f}/s), "
+                f"{policies:>5} policies over shards a, b, c + unlabelled in {regions} region(s) of one account, AWS "
+                f"quota {QUOTA} requests/s per account and region: {to_ready:.1f} s to all Ready "
+                f"({policies / to_ready:.1f}/s), "
                 f"{calls / policies:.1f} AWS calls each (throttled ones included); throttles {throttled} of {calls} "
                 f"calls ({100 * throttled / max(1, calls):.2f}%)"
             )
-            per_resync = steady / policies * (RESYNC_SECONDS / window)
+            per_resync = steady / policies * (resync_seconds / window)
             print(
-                f"        steady state: {per_resync:.2f} AWS calls per policy per resync ({RESYNC_SECONDS} s), "
+                f"        steady state: {per_resync:.2f} AWS calls per policy per resync ({resync_seconds} s), "
                 f"throttles {steady_throttled} of {steady}"
             )
             print("        peak RSS: " + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in rss.items()))
@@ -157,4 +181,7 @@ def run() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policies", type=int, default=DEFAULT_POLICIES, help="policies in all (default 120)")
-    measure(parser.parse_args().policies)
+    parser.add_argument("--regions", type=int, default=1, choices=range(1, len(REGIONS) + 1), help="default 1")
+    parser.add_argument("--resync-seconds", type=int, default=RESYNC_SECONDS, help=f"default {RESYNC_SECONDS}")
+    args = parser.parse_args()
+    measure(args.policies, args.regions, args.resync_seconds)

@@ -24,6 +24,14 @@ LEGACY_MARKERS = ("kopf-managed", "touch-dummy")
 MEMORY_ANNOTATIONS = ("sreops.io/run-now-handled", "sreops.io/seen-window-executions")
 
 
+def handled_annotation(body: kopf.Body, key: str) -> str | None:
+    """The value annotation `key` had when kopf last handled the object to the end (from its diff base), None
+    if it had none or the object was never handled."""
+    essence = DiffBaseStorage().fetch(body=body) or {}
+    value = ((essence.get("metadata") or {}).get("annotations") or {}).get(key)
+    return None if value is None else str(value)
+
+
 def _remove_annotation(body: kopf.Body, patch: kopf.Patch, key: str) -> None:
     if key in body.metadata.annotations and key not in patch.metadata.annotations:
         patch.metadata.annotations[key] = None

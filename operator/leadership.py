@@ -3,7 +3,7 @@ the process the moment it may no longer act.
 
 - Standby: the process is up (health and metrics answer) but kopf is not started, so nothing is watched,
   reconciled, written to AWS or sent.
-- Leader: kopf runs; the Lease is renewed every retry period (client-go's renew loop).
+- Leader: kopf runs; the Lease is renewed every retry period (client-go's renew loop) on a thread of its own.
 - Fencing, twice: `Fence.check()` runs before every AWS call, every Kubernetes write of our client and every
   notification, and refuses (and ends the process) once `may_act()` is false; a watchdog thread checks the
   same every 100 ms, so a leader that cannot renew exits before renew_deadline has passed by more than that,
@@ -77,6 +77,8 @@ class Leadership:
         self._led = False
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self._renewer: threading.Thread | None = None
+        self._elector_lock = threading.Lock()  # a renewal and the release never interleave
         # A thread of its own: kopf runs sync handlers on the loop's default executor, and a renewal queued
         # behind handlers busy with AWS would miss the renew deadline.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lease")
@@ -104,18 +106,27 @@ class Leadership:
                     await asyncio.wait_for(stop.wait(), timeout=wait)
         return False
 
-    async def renew_forever(self) -> None:
-        """Renews every retry period; ends the process when the lease is someone else's or stale."""
+    def start_renewing(self) -> None:
+        """Renews every retry period on a thread of its own, and ends the process when the lease is someone
+        else's or stale. Not an asyncio task: under load kopf's event loop (watch streams, its handler patches)
+        got to a renewal too late, and a leader with work to do lost a lease nobody else wanted."""
         config = self.elector.config
-        while True:
-            await asyncio.sleep(config.retry_period)
-            renewed = await self._attempt()
-            if not renewed and not self.elector.is_leader():
-                self._lost(f"lease {config.lease_name} is now held by {self.elector.holder()!r}")
-                return
-            if not self.elector.may_act():
-                self._lost(f"could not renew lease {config.lease_name} within {config.renew_deadline:g}s")
-                return
+
+        def renew() -> None:
+            while not self._stop.wait(config.retry_period):
+                with self._elector_lock:
+                    if self._stop.is_set():
+                        return  # released meanwhile
+                    renewed = self.elector.try_acquire_or_renew()
+                if not renewed and not self.elector.is_leader():
+                    self._lost(f"lease {config.lease_name} is now held by {self.elector.holder()!r}")
+                    return
+                if not self.elector.may_act():
+                    self._lost(f"could not renew lease {config.lease_name} within {config.renew_deadline:g}s")
+                    return
+
+        self._renewer = threading.Thread(target=renew, name="lease-renewal", daemon=True)
+        self._renewer.start()
 
     def start_watchdog(self) -> None:
         def watch() -> None:
@@ -136,6 +147,8 @@ class Leadership:
         """A clean stop (SIGTERM) hands the lease over at once instead of letting it expire."""
         self._stop.set()
         self._led = False
-        if self.elector.release():
+        with self._elector_lock:
+            released = self.elector.release()
+        if released:
             log.info("released lease %s", self.elector.config.lease_name)
         self._executor.shutdown(wait=False)

@@ -28,6 +28,7 @@ from sreops.operator.services import Services, kube_api_client
 from sreops.operator.settings import Settings
 
 FIELD_MANAGER_PREFIX = "sreops.io"
+HANDLER_THREADS = 32
 
 
 def configure_kopf(settings: Settings, kopf_settings: kopf.OperatorSettings) -> None:
@@ -36,6 +37,10 @@ def configure_kopf(settings: Settings, kopf_settings: kopf.OperatorSettings) -> 
     # kopf's progress records from status. Under kopf.sreops.io/, so sreops.io/ annotations are seen changing.
     kopf_settings.persistence.progress_storage = kopf_storage.ProgressStorage()
     kopf_settings.persistence.diffbase_storage = kopf_storage.DiffBaseStorage()
+    # Sync handlers, timers and indexers share kopf's thread pool (default: CPUs + 4 threads). Handlers spend
+    # their time waiting for AWS, the Kubernetes API and the request budgets; with a handful of threads a few
+    # slow ones held back every other object's reconcile and even the index updates of new watch events.
+    kopf_settings.execution.max_workers = HANDLER_THREADS
     # Only warnings and errors become Kubernetes events; explicit kopf.event/warn calls always do.
     kopf_settings.posting.level = logging.WARNING
     # Reconnect watches regularly so a silently dropped connection is noticed.
@@ -110,25 +115,22 @@ async def serve_health(port: int, state: Callable[[], dict[str, Any]]) -> web.Ap
     return runner
 
 
-async def _stand_by(leadership: Leadership, stop_flag: asyncio.Event | None) -> bool:
-    """Waits for the lease; SIGTERM/SIGINT end a standby cleanly (kopf, which handles them later, is not
-    running yet)."""
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT, installed for the process's whole life: a signal that arrives while
+    the replica stands by, between winning the lease and kopf's start, or during kopf's start-up is not lost.
+    (kopf installs handlers of its own once it runs; they stop it the same way.) Handlers installed only for the
+    standby could swallow a SIGTERM that landed while the winning lease request was in flight: the replica went
+    on to lead and exited only at the kubelet's SIGKILL."""
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    stop = stop_flag or asyncio.Event()
-    installed = []
-    if stop_flag is None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stop.set)
-                installed.append(sig)
-    try:
-        return await leadership.acquire(stop)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) -> None:
+    stop = stop_flag if stop_flag is not None else stop_on_signals()
     kopf.configure(
         verbose=settings.verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
@@ -154,16 +156,15 @@ async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) 
 
     health = await serve_health(settings.health_port, state)
     leadership: Leadership | None = None
-    renewing: asyncio.Task[None] | None = None
     try:
         if elector is not None:
             gauge = metrics.leader.labels(elector.config.lease_name)
             gauge.set(0)
             leadership = Leadership(elector, on_change=lambda led: gauge.set(1 if led else 0))
-            if not await _stand_by(leadership, stop_flag):
-                return
+            if not await leadership.acquire(stop) or stop.is_set():
+                return  # stopped while standing by (the lease is released below if it was just won)
             leadership.start_watchdog()
-            renewing = asyncio.create_task(leadership.renew_forever(), name="lease-renewal")
+            leadership.start_renewing()
         await kopf.operator(
             registry=build_registry(settings),
             memo=kopf.Memo(services=services),
@@ -171,11 +172,9 @@ async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) 
             namespaces=list(settings.namespaces),
             # Leader election on a Lease replaces kopf's peering (which needs cluster-wide CRDs of its own).
             standalone=True,
-            stop_flag=stop_flag,
+            stop_flag=stop,
         )
     finally:
-        if renewing is not None:
-            renewing.cancel()
         if leadership is not None:
             leadership.release()  # one bounded request; the loop is shutting down anyway
         with contextlib.suppress(Exception):

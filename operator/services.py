@@ -9,10 +9,11 @@ from kubernetes.config.config_exception import ConfigException
 
 from sreops.operator import kube_budget
 from sreops.operator.aws.clients import ClientFactory
-from sreops.operator.aws.ratelimit import AwsBudget, parse_rates
+from sreops.operator.aws.ratelimit import AwsBudget, parse_rates, scaled
 from sreops.operator.leadership import Fence
 from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.patching.shared import SharedReads
+from sreops.operator.recent import RecentKeys, RecentValues
 from sreops.operator.settings import Settings
 from sreops.operator.shards import Departures
 
@@ -29,6 +30,10 @@ class Services:
     fence: Fence = field(default_factory=Fence)
     # Objects relabelled away to another shard, whose kopf timers still tick here (shards.py).
     departures: Departures = field(default_factory=Departures)
+    # Run-now values this process has turned into a PatchRun and recorded on the policy (run_triggers.py).
+    run_now_started: RecentKeys = field(default_factory=RecentKeys)
+    # The condition changes this process has announced with an Event (base.Context.set_condition).
+    evented: RecentValues = field(default_factory=RecentValues)
 
     def __post_init__(self) -> None:
         # Built here rather than passed in, so every Services (tests build their own) has one.
@@ -37,7 +42,8 @@ class Services:
     @classmethod
     def create(cls, settings: Settings, metrics: OperatorMetrics, fence: Fence | None = None) -> Services:
         fence = fence or Fence()
-        budget = AwsBudget(parse_rates(settings.aws_rates), on_wait=metrics.observe_aws_budget_wait)
+        rates = scaled(parse_rates(settings.aws_rates), settings.aws_budget_share)
+        budget = AwsBudget(rates, on_wait=metrics.observe_aws_budget_wait)
         factory = ClientFactory(
             sts_region=settings.default_region,
             on_call=metrics.observe_aws_call,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sreops.operator.api.common import REGION_PATTERN
-from sreops.operator.aws.ratelimit import RateSpecError, parse_rates
+from sreops.operator.aws.ratelimit import RateSpecError, parse_rates, scaled
 
 LogFormat = Literal["json", "text"]
 SHARD_LABEL = "sreops.io/shard"
@@ -63,6 +63,7 @@ class Settings:
     kube_burst: int = 30
     # Overrides of the AWS request budget (aws/ratelimit.py), e.g. "ssm:read=20/40,ssm:write=5/10".
     aws_rates: str = ""
+    aws_budget_share: float = 1.0
 
     @property
     def clusterwide(self) -> bool:
@@ -169,12 +170,15 @@ def _election_from_sources(
     if durations["kube_qps"] <= 0 or burst < 1:
         raise SettingsError("Kubernetes client QPS must be positive and burst at least 1")
     aws_rates = pick(getattr(args, "aws_rates", None), "SREOPS_AWS_RATES", "")
+    share_text = pick(getattr(args, "aws_budget_share", None), "SREOPS_AWS_BUDGET_SHARE", "1")
     try:
-        parse_rates(aws_rates)
-    except RateSpecError as exc:
-        raise SettingsError(str(exc)) from exc
+        share = float(share_text)
+        scaled(parse_rates(aws_rates), share)
+    except ValueError as exc:  # RateSpecError is one
+        raise SettingsError(str(exc) if isinstance(exc, RateSpecError) else f"AWS budget share: {exc}") from exc
     return {
         "aws_rates": aws_rates,
+        "aws_budget_share": share,
         "leader_elect": elect_text.lower() in ("true", "1"),
         "lease_namespace": lease_namespace,
         "identity": pick(getattr(args, "identity", None), "SREOPS_IDENTITY", env.get("POD_NAME", "")),
@@ -241,6 +245,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     election.add_argument(
         "--aws-rates",
         help="AWS request budget overrides, service:read|write=RATE/BURST,... (env SREOPS_AWS_RATES)",
+    )
+    election.add_argument(
+        "--aws-budget-share",
+        help="the fraction of every AWS rate this process may use, e.g. 0.25 for one of four shards acting in the "
+        "same accounts and regions (env SREOPS_AWS_BUDGET_SHARE, default 1)",
     )
 
 

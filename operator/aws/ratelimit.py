@@ -13,6 +13,10 @@ published quotas: EC2's request token buckets (docs: "Request throttling for the
 non-mutating actions at 20/s (burst 100) and mutating ones at 5/s (burst 200); SSM and Inspector publish
 per-API quotas in Service Quotas whose lowest common defaults are tens a second; STS's AssumeRole allows
 600/s per account. Overrides: `SREOPS_AWS_RATES`, e.g. `ssm:read=20/40,ssm:write=5/10` (rate/burst).
+
+AWS's quotas are per account and region, but this budget is per process: N shards acting in the same account
+and region would spend N budgets against one quota. `--aws-budget-share` (SREOPS_AWS_BUDGET_SHARE) scales every
+rate and burst of a process; the chart sets it to 1/(number of shards) for each shard, the sandbox likewise.
 """
 
 from __future__ import annotations
@@ -67,6 +71,14 @@ def parse_rates(text: str) -> dict[tuple[str, str], Rate]:
             raise RateSpecError(f"AWS rate {item!r}: family read or write, rate > 0, burst >= 1")
         rates[(service, family)] = rate
     return rates
+
+
+def scaled(rates: Mapping[tuple[str, str], Rate], share: float) -> dict[tuple[str, str], Rate]:
+    """Each rate and burst times `share` (0 < share <= 1): the part of an account and region's quota one of
+    several processes acting there may use (the shards of one installation, `--aws-budget-share`)."""
+    if not 0 < share <= 1:
+        raise RateSpecError(f"AWS budget share {share:g}: want a fraction in (0, 1]")
+    return {k: Rate(max(r.per_second * share, MIN_RATE), max(1, round(r.burst * share))) for k, r in rates.items()}
 
 
 def family_of(operation: str) -> str:

@@ -51,7 +51,7 @@ def reconcile(spec: AWSAccountSpec, ctx: Context) -> None:
             ctx.set_condition(READY, "False", ASSUME_ROLE_FAILED, message)
             raise kopf.TemporaryError(message, delay=ctx.settings.resync_seconds) from exc
         raise_for_aws_error(exc, ctx, "verifying the account's credentials")
-    ctx.patch.status["accountId"] = account
+    ctx.set_status("accountId", account)
     ctx.set_condition(READY, "True", VERIFIED, f"acting in account {account} as {access.describe()}")
 
 

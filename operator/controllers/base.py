@@ -98,17 +98,26 @@ class Context:
 
     def set_condition(self, type_: str, status: ConditionStatus, reason: str, message: str) -> None:
         reasons.check(self.kind, type_, reason)
-        self.patch.fns.append(
-            condition_patch_fn(type_, status, reason, message, self.generation, self.still_applies)
-        )
+        self.patch.fns.append(condition_patch_fn(type_, status, reason, message, self.generation, self.still_applies))
         if type_ in EVENTED_CONDITIONS and self.kind != "PatchRun" and reason not in OWN_EVENT_REASONS:
             old = get_condition(self.body.get("status"), type_) or {}
-            if (old.get("status"), old.get("reason")) != (status, reason):
+            before, after = (old.get("status"), old.get("reason")), (status, reason)
+            # kopf's body lags our own status writes under load: the change announced from this same old state
+            # already is not announced again (a body that moved on to another state announces anew).
+            key = f"{self.uid}/{type_}"
+            if before != after and self.services.evented.get(key) != (before, after):
+                self.services.evented.set(key, (before, after))
                 level = "Warning" if status == "False" else "Normal"
                 kopf.event(self.body, type=level, reason=reason, message=f"{type_}={status}: {message}"[:1000])
 
     def observed(self) -> None:
-        self.patch.status["observedGeneration"] = self.generation
+        self.set_status("observedGeneration", self.generation)
+
+    def set_status(self, key: str, value: Any) -> None:
+        """`status.<key>` in kopf's end-of-handler patch, left out when the object has that value already: a
+        resync that changes nothing sends no request (kopf would send a merge patch of every key it is given)."""
+        if (self.body.get("status") or {}).get(key) != value or key in self.patch.status:
+            self.patch.status[key] = value
 
 
 def report_invalid_spec(kind: Kind, ctx: Context, err: SpecError) -> NoReturn:

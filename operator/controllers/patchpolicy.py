@@ -151,7 +151,7 @@ def _sync(spec: PatchPolicySpec, ctx: Context, where: list[Placement]) -> list[s
                 del targets[key]
     finally:
         ordered = [targets[k] for k in wanted if k in targets] + [t for k, t in targets.items() if k not in wanted]
-        ctx.patch.status["targets"] = [t.to_wire() for t in ordered]
+        ctx.set_status("targets", [t.to_wire() for t in ordered])
     return changes
 
 
@@ -169,7 +169,7 @@ def _report_compliance(spec: PatchPolicySpec, ctx: Context, where: list[Placemen
         ctx.set_condition(COMPLIANT, "Unknown", COMPLIANCE_UNAVAILABLE, error_message(exc))
         ctx.logger.warning("cannot read compliance (%s): %s", classify(exc).value, error_message(exc))
         return
-    ctx.patch.status["compliance"] = counts.to_status(now_rfc3339()).to_wire()
+    ctx.set_status("compliance", counts.to_status(now_rfc3339()).to_wire())
     ctx.set_condition(COMPLIANT, *compliant_condition(counts))
     for state, value in (
         ("compliant", counts.compliant),
@@ -194,12 +194,13 @@ def reconcile(spec: PatchPolicySpec, ctx: Context) -> None:
     ctx.set_condition(SYNCED, "True", IN_SYNC, f"baseline, patch group, window, target and task match in {regions}")
     _report_compliance(spec, ctx, where)
     # In AWS's clock (aws/clock.py): the maintenance window opens by it.
-    ctx.patch.status["nextRunTime"] = (
+    ctx.set_status(
+        "nextRunTime",
         None
         if spec.suspend
         else next_run(spec.schedule.cron, spec.schedule.timezone, ctx.services.aws.clock.now()).strftime(
             "%Y-%m-%dT%H:%M:%SZ"
-        )
+        ),
     )
     ctx.set_condition(READY, "True", reasons.SYNCED, f"in sync in {len(where)} account x region placement(s)")
     ctx.services.metrics.policy_ready.labels(ctx.namespace, ctx.name).set(1)

@@ -7,6 +7,11 @@ when they change, and requests a reconcile of the waiting ones by setting the an
 `sreops.io/reconcile-requested` (an update the reconcile handler reacts to; users may set it too, like
 Flux's `reconcile.fluxcd.io/requestedAt`). A missed request is caught by the backoff retry in base.py.
 
+An object whose request is still pending (kopf has not handled the annotation's current value yet) gets no
+second one: that reconcile reads the reference fresh anyway. Without this, a busy referenced object (a
+policy whose status changes at every resync) re-requested every waiting run at every change, and under
+load those writes crowded out the reconciles they were asking for.
+
 An object waiting because the reference does not exist is re-triggered when it appears; one waiting for the
 reference to become usable (an AWSAccount Ready, a PatchPolicy in sync) when it is.
 """
@@ -27,6 +32,7 @@ from sreops.operator.api.conditions import READY, get_condition, is_true_for_gen
 from sreops.operator.api.reasons import ACCOUNT_NOT_FOUND, POLICY_NOT_FOUND, SECRET_NOT_FOUND
 from sreops.operator.controllers.base import is_waiting
 from sreops.operator.controllers.patchpolicy import SYNCED
+from sreops.operator.kopf_storage import handled_annotation
 from sreops.operator.services import Services
 from sreops.operator.settings import Settings
 
@@ -90,11 +96,21 @@ def waiting_reason(status: Mapping[str, Any] | None) -> str | None:
     return str(ready["reason"]) if is_waiting(status) else None
 
 
-def to_request(waiting: Iterable[tuple[str, str]], target_usable: bool) -> list[str]:
-    """Names of the waiting (name, reason) pairs a change of their target should re-trigger."""
+def to_request(waiting: Iterable[tuple[str, str, bool]], target_usable: bool) -> list[str]:
+    """Names of the waiting (name, reason, request pending) entries a change of their target should re-trigger."""
     return sorted(
-        {name for name, reason in waiting if target_usable or reason in NOT_FOUND_REASONS or reason == NOT_RECONCILED}
+        {
+            name
+            for name, reason, pending in waiting
+            if not pending and (target_usable or reason in NOT_FOUND_REASONS or reason == NOT_RECONCILED)
+        }
     )
+
+
+def request_pending(body: kopf.Body) -> bool:
+    """A reconcile was requested and kopf has not handled that request yet."""
+    requested = body.get("metadata", {}).get("annotations", {}).get(RECONCILE_REQUESTED)
+    return requested is not None and requested != handled_annotation(body, RECONCILE_REQUESTED)
 
 
 def request_reconcile(api: client.ApiClient, kind: str, namespace: str, name: str, why: str) -> None:
@@ -105,11 +121,14 @@ def request_reconcile(api: client.ApiClient, kind: str, namespace: str, name: st
 
 
 def _register_index(registry: kopf.OperatorRegistry, dep: Dependency) -> None:
-    def index(*, namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> Any:
+    def index(
+        *, namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, body: kopf.Body, **_: Any
+    ) -> Any:
         reason = waiting_reason(status)
         if reason is None:
             return None
-        return {(namespace, target): (name, reason) for target in dep.names(dict(spec))}
+        pending = request_pending(body)
+        return {(namespace, target): (name, reason, pending) for target in dep.names(dict(spec))}
 
     kopf.index(GROUP, VERSION, KINDS[dep.kind].plural, registry=registry, id=dep.index_id)(index)
 

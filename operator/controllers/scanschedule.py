@@ -284,7 +284,7 @@ def _enablement_message(result: EnablementResult) -> str:
 
 
 def _report_enablement(ctx: Context, result: EnablementResult) -> None:
-    ctx.patch.status["targets"] = [t.to_wire() for t in result.targets]
+    ctx.set_status("targets", [t.to_wire() for t in result.targets])
     for change in result.turned_on:
         kopf.event(ctx.body, type="Normal", reason="ScanningEnabled", message=f"enabled Inspector scanning of {change}")
     for change in result.turned_off:
@@ -486,7 +486,7 @@ def reconcile(spec: ScanScheduleSpec, ctx: Context) -> None:
         )
         last = now
     due, last = _next_scan_time(spec, ctx, last, read_fresh=fresh is None)
-    ctx.patch.status["nextScanTime"] = _rfc3339(due) if due is not None else None
+    ctx.set_status("nextScanTime", _rfc3339(due) if due is not None else None)
     _observe_times(ctx, last, due)
     if enabled.failed:
         ctx.set_condition(READY, "False", ENABLEMENT_FAILED, "; ".join(enabled.failed)[:MAX_MESSAGE])

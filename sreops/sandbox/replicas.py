@@ -27,13 +27,16 @@ OPERATOR = "operator"
 class Replica:
     name: str
     shard: str | None  # the --shard value, None: every object (no sharding)
+    shards: int = 1  # how many shard sets act in the same accounts and regions (as the chart's shards + none)
 
     @property
     def lease(self) -> str:
         return LEASE_PREFIX if self.shard is None else f"{LEASE_PREFIX}-{self.shard}"
 
     def flags(self) -> list[str]:
-        return [] if self.shard is None else [f"--shard={self.shard}"]
+        if self.shard is None:
+            return []
+        return [f"--shard={self.shard}", f"--aws-budget-share={1 / self.shards:.4f}"]
 
 
 def plan(replicas: int = 1, shards: tuple[str, ...] = ()) -> list[Replica]:
@@ -47,7 +50,8 @@ def plan(replicas: int = 1, shards: tuple[str, ...] = ()) -> list[Replica]:
         return [Replica(f"{OPERATOR}-{i}", None) for i in range(replicas)]
     if NO_SHARD in shards or len(set(shards)) != len(shards):
         raise ValueError(f"shards must be distinct and not {NO_SHARD!r} (the unlabelled set is always added)")
-    return [Replica(f"{OPERATOR}-{s}-{i}", s) for s in (*shards, NO_SHARD) for i in range(replicas)]
+    sets = (*shards, NO_SHARD)
+    return [Replica(f"{OPERATOR}-{s}-{i}", s, len(sets)) for s in sets for i in range(replicas)]
 
 
 def run_identity(health_url: str, timeout: float = 1.0) -> str | None:

@@ -111,6 +111,7 @@ def test_each_shard_gets_its_own_deployment_and_the_unlabelled_set_one_more() ->
         shard = name.removeprefix("sreops-operator-")
         args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
         assert [a for a in args if a.startswith("--shard")] == [f"--shard={shard}"]
+        assert "--aws-budget-share=0.3333" in args  # three sets act in the same accounts: a third of the budget
         assert deployment["spec"]["replicas"] == 2
         selector = deployment["spec"]["selector"]["matchLabels"]
         assert selector["sreops.io/operator-shard"] == shard

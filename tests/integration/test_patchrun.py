@@ -361,8 +361,9 @@ def test_racing_run_now_handlers_create_one_run(kube: Kube) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(set(names)) == 1
-    assert [r["metadata"]["name"] for r in _runs(kube)] == names[:1]
+    started = {n for n in names if n is not None}  # None: a handler that came after another had recorded it
+    assert len(started) == 1
+    assert [r["metadata"]["name"] for r in _runs(kube)] == sorted(started)
 
 
 def _window_id(kube: Kube, aws: Aws, policy: str, cron_aws: str) -> str:

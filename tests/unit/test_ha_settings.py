@@ -60,8 +60,17 @@ def test_flags_win_over_environment() -> None:
         (["--kube-qps=0"], {}),
         ([], {"SREOPS_LEADER_ELECT": "maybe"}),
         (["--aws-rates", "ssm:read=fast"], {}),
+        (["--aws-budget-share=0"], {}),
+        (["--aws-budget-share=half"], {}),
+        ([], {"SREOPS_AWS_BUDGET_SHARE": "2"}),
     ],
 )
 def test_bad_values_are_refused(argv: list[str], env: dict[str, str]) -> None:
     with pytest.raises(SettingsError):
         settings(*argv, **env)
+
+
+def test_the_budget_share_comes_from_the_flag_or_the_environment() -> None:
+    assert settings().aws_budget_share == 1.0
+    assert settings("--aws-budget-share=0.25").aws_budget_share == 0.25
+    assert settings(SREOPS_AWS_BUDGET_SHARE="0.5").aws_budget_share == 0.5

@@ -10,7 +10,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from sreops.operator import kube_budget
-from sreops.operator.aws.ratelimit import AwsBudget, Rate, RateSpecError, family_of, parse_rates
+from sreops.operator.aws.ratelimit import MIN_RATE, AwsBudget, Rate, RateSpecError, family_of, parse_rates, scaled
 
 
 class Clock:
@@ -134,3 +134,15 @@ def test_writes_pass_the_fence_first_reads_do_not() -> None:
     with pytest.raises(RuntimeError):
         rest.request("PATCH", "https://k/x")
     assert rest.calls == ["GET"]
+
+
+def test_a_budget_share_scales_every_rate_and_burst_for_one_of_several_processes() -> None:
+    rates = {("ssm", "read"): Rate(10.0, 20), ("ssm", "write"): Rate(5.0, 10), ("sts", "read"): Rate(0.8, 1)}
+    quarter = scaled(rates, 0.25)
+    assert quarter[("ssm", "read")] == Rate(2.5, 5)
+    assert quarter[("ssm", "write")] == Rate(1.25, 2)
+    assert quarter[("sts", "read")] == Rate(MIN_RATE, 1)  # never below the floor, never a burst of 0
+    assert scaled(rates, 1.0) == rates
+    for wrong in (0.0, -1.0, 1.5):
+        with pytest.raises(RateSpecError):
+            scaled(rates, wrong)

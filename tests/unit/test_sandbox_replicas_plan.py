@@ -18,13 +18,15 @@ def test_the_default_is_one_process_named_operator_on_the_unsharded_lease() -> N
 def test_replicas_and_shards_name_each_process_and_add_the_unlabelled_set() -> None:
     assert [r.name for r in plan(2)] == ["operator-0", "operator-1"]
     shards = plan(2, ("a", "b"))
+    # Three shard sets act in the same accounts and regions: each spends a third of the AWS budget.
+    SHARE = "--aws-budget-share=0.3333"  # noqa: N806
     assert [(r.name, r.lease, r.flags()) for r in shards] == [
-        ("operator-a-0", "sreops-operator-a", ["--shard=a"]),
-        ("operator-a-1", "sreops-operator-a", ["--shard=a"]),
-        ("operator-b-0", "sreops-operator-b", ["--shard=b"]),
-        ("operator-b-1", "sreops-operator-b", ["--shard=b"]),
-        ("operator-none-0", "sreops-operator-none", ["--shard=none"]),
-        ("operator-none-1", "sreops-operator-none", ["--shard=none"]),
+        ("operator-a-0", "sreops-operator-a", ["--shard=a", SHARE]),
+        ("operator-a-1", "sreops-operator-a", ["--shard=a", SHARE]),
+        ("operator-b-0", "sreops-operator-b", ["--shard=b", SHARE]),
+        ("operator-b-1", "sreops-operator-b", ["--shard=b", SHARE]),
+        ("operator-none-0", "sreops-operator-none", ["--shard=none", SHARE]),
+        ("operator-none-1", "sreops-operator-none", ["--shard=none", SHARE]),
     ]
     with pytest.raises(ValueError):
         plan(0)

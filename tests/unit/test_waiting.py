@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import itertools
+import json
+
+import kopf
 
 from sreops.operator.controllers.base import WAIT_RETRY_FIRST, WaitBackoff, is_waiting
-from sreops.operator.controllers.references import DEPENDENCIES, USABLE, to_request, waiting_reason
+from sreops.operator.controllers.references import (
+    DEPENDENCIES,
+    RECONCILE_REQUESTED,
+    USABLE,
+    request_pending,
+    to_request,
+    waiting_reason,
+)
+from sreops.operator.kopf_storage import DIFFBASE_KEY, PREFIX
+
+DIFFBASE = f"{PREFIX}/{DIFFBASE_KEY}"
 
 
 def _status(status: str, reason: str) -> dict[str, object]:
@@ -23,9 +36,28 @@ def test_only_waiting_reasons_count_as_waiting() -> None:
 
 
 def test_a_new_target_ends_not_found_waits_and_a_usable_one_ends_every_wait() -> None:
-    waiting = [("a", "AccountNotFound"), ("b", "AccountNotReady"), ("c", "AccountNotFound"), ("d", "")]
+    waiting = [
+        ("a", "AccountNotFound", False),
+        ("b", "AccountNotReady", False),
+        ("c", "AccountNotFound", False),
+        ("d", "", False),
+        ("e", "AccountNotFound", True),  # its request is pending: that reconcile reads the target fresh
+        ("f", "", True),
+    ]
     assert to_request(waiting, target_usable=False) == ["a", "c", "d"]
     assert to_request(waiting, target_usable=True) == ["a", "b", "c", "d"]
+
+
+def _body(annotations: dict[str, str]) -> kopf.Body:
+    return kopf.Body({"metadata": {"name": "r", "annotations": annotations}})
+
+
+def test_a_request_is_pending_until_kopf_has_handled_its_value() -> None:
+    assert not request_pending(_body({}))
+    assert request_pending(_body({RECONCILE_REQUESTED: "t1"}))  # never handled yet
+    handled = json.dumps({"metadata": {"annotations": {RECONCILE_REQUESTED: "t1"}}})
+    assert not request_pending(_body({RECONCILE_REQUESTED: "t1", DIFFBASE: handled}))
+    assert request_pending(_body({RECONCILE_REQUESTED: "t2", DIFFBASE: handled}))  # a newer one
 
 
 def test_usable_means_ready_or_synced_for_the_current_generation() -> None:

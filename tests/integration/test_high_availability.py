@@ -111,7 +111,7 @@ def test_the_standby_takes_over_from_a_killed_and_from_a_paused_leader(
         # -- SIGKILL during an apply -----------------------------------------------------------------------
         first = [ha.policy(f"k{i}", run_now="v1") for i in range(size)]
         applying = _apply_in_background(kube, first)
-        wait_for(lambda: len(ha.not_ready(kube, {d["metadata"]["name"] for d in first})) < size, timeout=60)
+        wait_for(lambda: len(ha.not_ready(kube, {d["metadata"]["name"] for d in first})) < size, timeout=settle)
         transitions = ha.lease_spec(kube).lease_transitions
         assert leader.child.proc is not None
         leader.child.proc.send_signal(signal.SIGKILL)
@@ -135,7 +135,7 @@ def test_the_standby_takes_over_from_a_killed_and_from_a_paused_leader(
         leader = _leader(kube, ops)
         second = [ha.policy(f"s{i}", run_now="v1") for i in range(size)]
         applying = _apply_in_background(kube, second)
-        wait_for(lambda: len(ha.not_ready(kube, {d["metadata"]["name"] for d in second})) < size, timeout=60)
+        wait_for(lambda: len(ha.not_ready(kube, {d["metadata"]["name"] for d in second})) < size, timeout=settle)
         assert leader.child.proc is not None
         leader.child.proc.send_signal(signal.SIGSTOP)
         took = _takeover(kube, ops, leader, time.monotonic())

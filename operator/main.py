@@ -119,14 +119,20 @@ def stop_on_signals() -> asyncio.Event:
     """An event set by SIGTERM or SIGINT, installed for the process's whole life: a signal that arrives while
     the replica stands by, between winning the lease and kopf's start, or during kopf's start-up is not lost.
     (kopf installs handlers of its own once it runs; they stop it the same way.) Handlers installed only for the
-    standby could swallow a SIGTERM that landed while the winning lease request was in flight: the replica went
-    on to lead and exited only at the kubelet's SIGKILL."""
+    standby could lose a SIGTERM that landed while the winning lease request was in flight (removed before the
+    loop ran them): the replica went on to lead and exited only at the kubelet's SIGKILL."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+async def stand_by(leadership: Leadership, stop: asyncio.Event) -> bool:
+    """True when this process won the lease and should go on to lead; False when it was stopped first. A signal
+    whose handler the loop runs only after this returns still sets `stop`, which kopf gets as its stop flag."""
+    return await leadership.acquire(stop) and not stop.is_set()
 
 
 async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) -> None:
@@ -161,7 +167,7 @@ async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) 
             gauge = metrics.leader.labels(elector.config.lease_name)
             gauge.set(0)
             leadership = Leadership(elector, on_change=lambda led: gauge.set(1 if led else 0))
-            if not await leadership.acquire(stop) or stop.is_set():
+            if not await stand_by(leadership, stop):
                 return  # stopped while standing by (the lease is released below if it was just won)
             leadership.start_watchdog()
             leadership.start_renewing()

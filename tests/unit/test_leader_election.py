@@ -3,6 +3,9 @@ in-memory Lease with the API server's optimistic concurrency (a write at a stale
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +18,8 @@ from sreops.operator.leader_election import (
     LeaseConflictError,
     Observed,
 )
-from sreops.operator.leadership import Fence, NotLeaderError
+from sreops.operator.leadership import Fence, Leadership, NotLeaderError
+from sreops.operator.main import stand_by, stop_on_signals
 
 
 class Clock:
@@ -195,3 +199,29 @@ def test_a_fence_without_election_always_passes() -> None:
 def test_unsafe_durations_are_refused_like_client_go(duration: float, deadline: float, retry: float) -> None:
     with pytest.raises(ElectionConfigError):
         ElectionConfig("l", "ns", "me", duration, deadline, retry)
+
+
+def test_a_sigterm_during_the_winning_lease_request_is_kept_for_the_caller() -> None:
+    """The process's SIGTERM handler lives from its start (main.stop_on_signals): a signal that lands while the
+    request that wins the lease is in flight is kept in the stop event, which main checks before it starts kopf
+    and hands to kopf as its stop flag: the process stops either way. (Handlers installed only while standing by
+    were removed as acquire() returned, before the loop had run them: the signal was lost, and kopf, started
+    without it, ran until the kubelet's SIGKILL.)"""
+
+    async def scenario() -> bool:
+        stop = stop_on_signals()
+        lease = MemoryLease()
+        create = lease.create
+
+        def create_while_terminated(record: LeaderRecord) -> str:
+            os.kill(os.getpid(), signal.SIGTERM)  # the kubelet's SIGTERM, mid-request
+            return create(record)
+
+        lease.create = create_while_terminated  # type: ignore[method-assign]
+        leadership = Leadership(elector("a", lease, Clock()), on_lost=lambda reason: None)
+        await stand_by(leadership, stop)
+        await asyncio.sleep(0.05)  # kopf's start-up: the loop gets control and runs the handler
+        leadership.release()
+        return stop.is_set()
+
+    assert asyncio.run(scenario())

@@ -25,6 +25,7 @@ SHARD_LABEL = "sreops.io/shard"
 # Short election durations keep the tests within their budget; the ordering rules are client-go's.
 FAST_ELECTION = ("--lease-duration-seconds=4", "--renew-deadline-seconds=3", "--retry-period-seconds=1")
 LEASE_DURATION, RETRY_PERIOD = 4.0, 1.0
+DEFAULT_ELECTION = ("--lease-duration-seconds=15", "--renew-deadline-seconds=10", "--retry-period-seconds=2")
 # At the acceptance sizes a 3 s resync alone would ask the AWS budget for ~300 calls/s (200 policies x ~5 calls
 # every 3 s): the backlog, not failover, would decide how long a run-now waits. 30 s is still ten times the
 # default's rate.

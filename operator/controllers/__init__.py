@@ -23,8 +23,8 @@ def register_all(registry: kopf.OperatorRegistry, settings: Settings) -> None:
 def _register_departures(registry: kopf.OperatorRegistry) -> None:
     """Records objects that leave this shard's watch (shards.py)."""
 
-    def on_event(*, type: str | None, body: kopf.Body, memo: Any, **_: Any) -> None:
-        memo["services"].departures.observe(type, body)
+    async def on_event(*, type: str | None, body: kopf.Body, memo: Any, **_: Any) -> None:
+        memo["services"].departures.observe(type, body)  # in memory, brief: on kopf's loop, for every event
 
     for kind in KINDS.values():
         kopf.on.event(GROUP, VERSION, kind.plural, registry=registry, id="shard-departures")(on_event)

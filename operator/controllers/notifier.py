@@ -95,7 +95,8 @@ def _source_index_id(kind: str) -> str:
 
 
 def _register_source_index(registry: kopf.OperatorRegistry, kind: str) -> None:
-    def index(*, namespace: str | None, body: kopf.Body, **_: Any) -> Any:
+    # async: kopf runs it on its loop for every watch event, without a round trip through its thread pool.
+    async def index(*, namespace: str | None, body: kopf.Body, **_: Any) -> Any:
         meta = body.get("metadata") or {}
         small = {
             "kind": kind,

@@ -18,6 +18,7 @@ reference to become usable (an AWSAccount Ready, a PatchPolicy in sync) when it 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -121,7 +122,8 @@ def request_reconcile(api: client.ApiClient, kind: str, namespace: str, name: st
 
 
 def _register_index(registry: kopf.OperatorRegistry, dep: Dependency) -> None:
-    def index(
+    # async (pure, brief): kopf runs it on its loop for every watch event, not through its thread pool.
+    async def index(
         *, namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, body: kopf.Body, **_: Any
     ) -> Any:
         reason = waiting_reason(status)
@@ -134,7 +136,9 @@ def _register_index(registry: kopf.OperatorRegistry, dep: Dependency) -> None:
 
 
 def _register_watch(registry: kopf.OperatorRegistry, target: str, deps: list[Dependency]) -> None:
-    def on_change(*, type: str | None, body: kopf.Body, memo: Any, logger: Logger, **kwargs: Any) -> None:
+    # async: it runs for every event of the referenced kinds and usually finds nobody waiting; only the requests
+    # (blocking API calls) go to a thread.
+    async def on_change(*, type: str | None, body: kopf.Body, memo: Any, logger: Logger, **kwargs: Any) -> None:
         if type == "DELETED" or body.get("metadata", {}).get("deletionTimestamp"):
             return
         meta = body["metadata"]
@@ -146,7 +150,7 @@ def _register_watch(registry: kopf.OperatorRegistry, target: str, deps: list[Dep
             why = f"{now_rfc3339()} {target}/{meta['name']}@{meta.get('resourceVersion', '')}"
             for name in names:
                 try:
-                    request_reconcile(services.kube, dep.kind, key[0], name, why)
+                    await asyncio.to_thread(request_reconcile, services.kube, dep.kind, key[0], name, why)
                     logger.info("%s %s changed: reconciling %s %s, which waits for it", target, key[1], dep.kind, name)
                 except ApiException as exc:  # gone meanwhile, or the API is busy: the retry timer catches it
                     logger.warning("cannot re-trigger %s %s: %s %s", dep.kind, name, exc.status, exc.reason)

@@ -131,7 +131,7 @@ def _peers_now(ctx: Context) -> dict[tuple[str, str], list[Peer]]:
         uid = str((obj.get("metadata") or {}).get("uid", ""))
         if uid == ctx.uid or (obj.get("metadata") or {}).get("deletionTimestamp"):
             continue
-        for key, (_, wanted, claimed) in (_index(uid=uid, status=obj.get("status")) or {}).items():
+        for key, (_, wanted, claimed) in (_targets_of(uid, obj.get("status")) or {}).items():
             found.setdefault(key, []).append(Peer(uid, frozenset(wanted), frozenset(claimed)))
     return found
 
@@ -546,7 +546,12 @@ def delete(*, body: kopf.Body, patch: kopf.Patch, memo: Any, retry: int, logger:
 # -- registration -------------------------------------------------------------------------------------------
 
 
-def _index(*, uid: str, status: Mapping[str, Any] | None, **_: Any) -> Any:
+async def _index(*, uid: str, status: Mapping[str, Any] | None, **_: Any) -> Any:
+    # async (pure, brief): kopf runs it on its loop for every watch event, not through its thread pool.
+    return _targets_of(uid, status)
+
+
+def _targets_of(uid: str, status: Mapping[str, Any] | None) -> Any:
     """(account, region) → (uid, wanted types, types sreops enabled) for every schedule's targets."""
     out = {}
     for raw in (status or {}).get("targets") or []:

@@ -224,7 +224,7 @@ def test_each_shard_reconciles_only_its_objects_and_a_relabel_moves_them_without
                 "shard-b" in ha.writers_by_policy(tmp_path / "audit.jsonl", since).get(movers[0], set())
                 and ha.ready(next(p for p in ha.policies(kube) if p["metadata"]["name"] == movers[0]))
             ),
-            timeout=60,
+            timeout=300 if ha.full_size() else 60,  # the new shard's watch has the other 99 moves to take in too
             on_timeout=lambda: print(next(p for p in ha.policies(kube) if p["metadata"]["name"] == movers[0])),
         )
         # From now on (a write of a's already under way at the relabel has landed) only b writes them.
@@ -233,6 +233,6 @@ def test_each_shard_reconciles_only_its_objects_and_a_relabel_moves_them_without
         late = ha.writers_by_policy(tmp_path / "audit.jsonl", settled)
         for name in movers:
             assert "shard-a" not in late.get(name, set()), (name, late.get(name))
-        _converged(kube, aws, names, timeout=60)  # still exactly one baseline and window each
+        _converged(kube, aws, names, timeout=300 if ha.full_size() else 60)  # still one baseline and window each
     finally:
         _stop_all(list(ops.values()))

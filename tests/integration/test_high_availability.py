@@ -13,10 +13,12 @@ no second set of AWS resources.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,7 @@ import pytest
 from kubernetes import client, config
 
 from sreops.operator.api import GROUP, VERSION
+from sreops.sandbox.chat.server import ChatSandbox, ThreadedChatSandbox
 from sreops.sandbox.kube.server import KubeServer
 from sreops.sandbox.processes import start_aws_standin
 from sreops.sandbox.seed import install_crds
@@ -93,15 +96,52 @@ def _apply_in_background(kube: Kube, docs: list[dict[str, object]]) -> threading
     return thread
 
 
+@pytest.fixture
+def chat(tmp_path: Path) -> Iterator[ChatSandbox]:
+    sandbox = ThreadedChatSandbox(ChatSandbox(tmp_path / "chat"))
+    try:
+        yield sandbox.start()
+    finally:
+        sandbox.stop()
+
+
+def _notify_on_run_start(kube: Kube, chat: ChatSandbox) -> None:
+    """A Notifier posting each run's RunStarted to Slack: across failovers no message may be posted twice."""
+    client.CoreV1Api(kube.api).create_namespaced_secret(
+        ha.NAMESPACE,
+        client.V1Secret(metadata=client.V1ObjectMeta(name="slack-bot"), string_data={"token": chat.slack_token}),
+    )
+    spec = {
+        "slack": {"channel": "#sre-alerts", "tokenSecretRef": {"name": "slack-bot", "key": "token"}},
+        "selector": {"kinds": ["PatchRun"], "matchLabels": {"team": "web"}},
+        "events": ["RunStarted"],
+        "rateLimit": {"perMinute": 60},
+    }
+    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Notifier", "metadata": {"name": "runs"}, "spec": spec}
+    client.CustomObjectsApi(kube.api).create_namespaced_custom_object(GROUP, VERSION, ha.NAMESPACE, "notifiers", body)
+
+
+def _slack_posts(chat: ChatSandbox) -> Counter[tuple[str, str | None, str]]:
+    path = chat.slack_messages_path
+    lines = path.read_text().splitlines() if path.exists() else []
+    return Counter(
+        (m["channel"], m.get("thread_ts"), m["text"])
+        for m in (json.loads(line) for line in lines)
+        if m["method"] == "chat.postMessage"
+    )
+
+
 def test_the_standby_takes_over_from_a_killed_and_from_a_paused_leader(
-    audited_kube: Kube, aws_standin: Aws, tmp_path: Path
+    audited_kube: Kube, aws_standin: Aws, chat: ChatSandbox, tmp_path: Path
 ) -> None:
     kube, aws = audited_kube, aws_standin
     size = 200 if ha.full_size() else 10
     # How long 200 policies and their runs take to converge on this 2-core machine (the operator, the standby
     # and both stand-ins share it); the takeover itself is bounded by the lease, asserted below.
     settle = 300.0 if size > 20 else 60.0
-    ops = {n: ha.replica(kube, aws, tmp_path, n) for n in ("op-0", "op-1")}
+    _notify_on_run_start(kube, chat)
+    slack = Aws(aws.proc, {**aws.env, "SREOPS_SLACK_API_URL": chat.slack_api_url})  # the replicas' environment
+    ops = {n: ha.replica(kube, slack, tmp_path, n) for n in ("op-0", "op-1")}
     try:
         for op in ops.values():
             op.start()  # a standby is healthy too
@@ -175,6 +215,15 @@ def test_the_standby_takes_over_from_a_killed_and_from_a_paused_leader(
             at = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
             assert (at - resumed).total_seconds() < 0.5, (stamp, resumed_at)
         assert "refusing to act" in leader.child.log.read_text() or "stopping:" in leader.child.log.read_text()
+        # Every run's start was announced, and no message twice, across both failovers (the delivery ledger).
+        started = {r["metadata"]["name"] for r in ha.patch_runs(kube) if r["spec"]["policyRef"]["name"] in wanted}
+
+        def unannounced() -> set[str]:
+            texts = " ".join(text for _, _, text in _slack_posts(chat))
+            return {name for name in started if f"PatchRun {name} " not in texts}
+
+        wait_for(lambda: not unannounced(), timeout=settle, on_timeout=lambda: print("unannounced:", unannounced()))
+        assert [k for k, n in _slack_posts(chat).items() if n > 1] == []
     finally:
         _stop_all(list(ops.values()))
 

@@ -183,9 +183,13 @@ def test_run_wait_follows_each_run_to_its_result(env: Env) -> None:
     west, both = env.start("run", "west", "--wait"), env.start("run", "both", "--wait")
     assert west.stdout is not None and both.stdout is not None
     west_run, both_run = west.stdout.readline().strip(), both.stdout.readline().strip()
-    # Both runs have sent their commands; the simulated commands then run to completion.
-    for name in (west_run, both_run):
-        wait_for(lambda n=name: (env.maybe("patchruns", n).get("status") or {}).get("commandIds"), timeout=40)
+    # Both runs have sent all their commands (one per region: a run records each as it is sent, so "some" is not
+    # enough); the simulated commands then run to completion.
+    for name, regions in ((west_run, 1), (both_run, 2)):
+        wait_for(
+            lambda n=name, r=regions: len((env.maybe("patchruns", n).get("status") or {}).get("commandIds") or []) == r,
+            timeout=40,
+        )
     env.aws.advance("10m")
     west_out, west_err = west.communicate(timeout=40)
     both_out, both_err = both.communicate(timeout=40)

@@ -27,7 +27,7 @@ MEMORY_ANNOTATIONS = ("sreops.io/run-now-handled", "sreops.io/seen-window-execut
 def handled_annotation(body: kopf.Body, key: str) -> str | None:
     """The value annotation `key` had when kopf last handled the object to the end (from its diff base), None
     if it had none or the object was never handled."""
-    essence = DiffBaseStorage().fetch(body=body) or {}
+    essence = _DIFFBASE.fetch(body=body) or {}
     value = ((essence.get("metadata") or {}).get("annotations") or {}).get(key)
     return None if value is None else str(value)
 
@@ -77,3 +77,6 @@ class ProgressStorage(kopf.AnnotationsProgressStorage):
     def purge(self, *, key: Any, body: kopf.Body, patch: kopf.Patch) -> None:
         super().purge(key=key, body=body, patch=patch)
         self.legacy.purge(key=key, body=body, patch=patch)
+
+
+_DIFFBASE = DiffBaseStorage()  # read for every watch event (references.request_pending): built once

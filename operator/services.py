@@ -13,7 +13,7 @@ from sreops.operator.aws.ratelimit import AwsBudget, parse_rates, scaled
 from sreops.operator.leadership import Fence
 from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.patching.shared import SharedReads
-from sreops.operator.recent import RecentKeys, RecentValues
+from sreops.operator.recent import RecentValues
 from sreops.operator.settings import Settings
 from sreops.operator.shards import Departures
 
@@ -31,7 +31,7 @@ class Services:
     # Objects relabelled away to another shard, whose kopf timers still tick here (shards.py).
     departures: Departures = field(default_factory=Departures)
     # Run-now values this process has turned into a PatchRun and recorded on the policy (run_triggers.py).
-    run_now_started: RecentKeys = field(default_factory=RecentKeys)
+    run_now_started: RecentValues = field(default_factory=RecentValues)
     # The condition changes this process has announced with an Event (base.Context.set_condition).
     evented: RecentValues = field(default_factory=RecentValues)
 

@@ -174,8 +174,10 @@ def _election_from_sources(
     try:
         share = float(share_text)
         scaled(parse_rates(aws_rates), share)
-    except ValueError as exc:  # RateSpecError is one
-        raise SettingsError(str(exc) if isinstance(exc, RateSpecError) else f"AWS budget share: {exc}") from exc
+    except RateSpecError as exc:
+        raise SettingsError(str(exc)) from exc
+    except ValueError as exc:  # not a number
+        raise SettingsError(f"AWS budget share: {exc}") from exc
     return {
         "aws_rates": aws_rates,
         "aws_budget_share": share,

@@ -71,7 +71,8 @@ def start_run_now(services: Services, policy: kopf.Body, logger: Logger) -> str 
     handled = _handled_values(policy)
     if not value.strip() or name in handled or meta.get("deletionTimestamp"):
         return None
-    if f"{meta['uid']}/{name}" in services.run_now_started:
+    started = f"{meta['uid']}/{name}"
+    if services.run_now_started.get(started):
         return None  # done here; kopf's body (a timer's) predates our annotation
     requested_by = annotations.get(RUN_NOW_BY_ANNOTATION)
     run_annotations = {RUN_NOW_ANNOTATION: value[:MAX_ANNOTATION_VALUE]}
@@ -89,7 +90,7 @@ def start_run_now(services: Services, policy: kopf.Body, logger: Logger) -> str 
     # Written after the run exists: a crash in between only meets the 409 above again.
     remembered = json.dumps([*handled, name][-HANDLED_RUN_NOW_KEPT:])
     annotate_policy(services.kube, meta["namespace"], meta["name"], HANDLED_RUN_NOW_ANNOTATION, remembered)
-    services.run_now_started.add(f"{meta['uid']}/{name}")
+    services.run_now_started.set(started)
     return name
 
 

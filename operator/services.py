@@ -9,6 +9,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from sreops.operator import kube_budget
 from sreops.operator.aws.clients import ClientFactory
+from sreops.operator.aws.models import declared_operations
 from sreops.operator.aws.ratelimit import AwsBudget, parse_rates, scaled
 from sreops.operator.leadership import Fence
 from sreops.operator.metrics import OperatorMetrics
@@ -50,6 +51,7 @@ class Services:
             on_throttle=metrics.observe_aws_throttle,
             budget=budget,
             guard=fence.check,
+            operations=declared_operations(),
         )
         kube = kube_api_client()
         kube_budget.install(

@@ -2,8 +2,12 @@
 
 One botocore Config (standard retries, timeouts, user agent `sreops/<version>`); clients cached per
 (account access, region, service) and reused; assumed-role credentials refreshed by botocore before they
-expire. Endpoints follow boto3's usual configuration, so `AWS_ENDPOINT_URL` points everything at the
-sandbox and nothing else changes. The account id each access acts in (sts:GetCallerIdentity) is kept with
+expire. Every session shares one botocore data loader, so each service's model is parsed once per process (not
+once per account), trimmed to the declared operations in the operator (models.py); a session or client is built
+once however many threads ask for it at the same time, and one client is created at a time (a burst of new
+policies built the same clients on every handler thread at once, and parsed EC2's model once per region).
+Endpoints follow boto3's usual configuration, so `AWS_ENDPOINT_URL` points everything at the sandbox and nothing
+else changes. The account id each access acts in (sts:GetCallerIdentity) is kept with
 its clients: an access's account never changes, so it is asked once and forgotten with them.
 
 Every call is counted (service, operation, code, account) and every answer other than OK is logged on the
@@ -17,11 +21,10 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
@@ -30,6 +33,7 @@ from sreops import __version__
 from sreops.operator.aws.cache import TtlCache
 from sreops.operator.aws.clock import AwsClock
 from sreops.operator.aws.errors import THROTTLING_CODES
+from sreops.operator.aws.models import DeclaredOperationsLoader
 from sreops.operator.aws.ratelimit import AwsBudget
 from sreops.operator.logcontext import current_resource
 
@@ -82,6 +86,7 @@ class ClientFactory:
         session_name: str = "sreops-operator",
         budget: AwsBudget | None = None,
         guard: Callable[[], None] | None = None,
+        operations: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self._sts_region = sts_region
         self._config = config or botocore_config()
@@ -93,8 +98,12 @@ class ClientFactory:
         self.budget = budget
         self._guard = guard
         self._lock = threading.RLock()
-        self._sessions: dict[Access, boto3.Session] = {}
+        self._sessions: dict[Access, botocore.session.Session] = {}
         self._clients: dict[tuple[Access, str, str], Any] = {}
+        self._building: dict[object, threading.Lock] = {}  # one builder per session or client key at a time
+        # With `operations` (models.declared_operations()), the models hold only those operations.
+        self._loader = DeclaredOperationsLoader(operations or {})
+        self._create_lock = threading.Lock()
         # Filled by sts.account_id; never expires, dropped by forget().
         self.account_ids: TtlCache[Access, str] = TtlCache(ttl_seconds=math.inf)
         # The last Access each AWSAccount (by uid) resolved to: its Secret may be deleted before the objects
@@ -104,16 +113,39 @@ class ClientFactory:
         self.clock = AwsClock()
 
     def client(self, service: str, region: str, access: Access = OWN_CREDENTIALS) -> Any:
-        key = (access, region, service)
+        def build() -> Any:
+            session = self.session(access)
+            # One client is created at a time: creating one is CPU work under the GIL anyway, and the shared
+            # loader parses a service's model on its first use without a lock of its own (ten regions'
+            # first clients built at once parsed EC2's model ten times over).
+            with self._create_lock:
+                new = session.create_client(service, region_name=region, config=self._config)
+            self._instrument(new, service, region, access)
+            return new
+
+        return self._once(self._clients, (access, region, service), build)
+
+    def _once(self, cache: dict[Any, Any], key: object, build: Callable[[], Any]) -> Any:
+        """The cached value of key, built by one thread while the others asking for it wait. Built outside the
+        factory's lock: assuming a role is a network call, and other keys must not wait for it."""
         with self._lock:
-            cached = self._clients.get(key)
+            cached = cache.get(key)
             if cached is not None:
                 return cached
-        # Built outside the lock: assuming a role is a network call.
-        new = self.session(access).client(service, region_name=region, config=self._config)
-        self._instrument(new, service, region, access)
-        with self._lock:
-            return self._clients.setdefault(key, new)
+            gate = self._building.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                cached = cache.get(key)
+                if cached is not None:
+                    return cached
+            try:
+                new = build()
+                with self._lock:
+                    cache[key] = new
+                return new
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
 
     def remember_access(self, account_uid: str, access: Access) -> None:
         with self._lock:
@@ -123,14 +155,17 @@ class ClientFactory:
         with self._lock:
             return self._last_access.get(account_uid)
 
-    def session(self, access: Access = OWN_CREDENTIALS) -> boto3.Session:
-        with self._lock:
-            cached = self._sessions.get(access)
-        if cached is not None:
-            return cached
-        session = boto3.Session() if access.role_arn is None else self._assumed_session(access)
-        with self._lock:
-            return self._sessions.setdefault(access, session)
+    def session(self, access: Access = OWN_CREDENTIALS) -> botocore.session.Session:
+        return self._once(self._sessions, access, lambda: self._new_session(access))
+
+    def _new_session(self, access: Access) -> botocore.session.Session:
+        core = botocore.session.Session()
+        core.register_component("data_loader", self._loader)
+        if access.role_arn is not None:
+            # botocore has no public setter for refreshable credentials; this is the pattern AWS's own
+            # tools (and cloud-custodian) use.
+            core._credentials = self._assumed_credentials(access)
+        return core
 
     def forget(self, access: Access) -> None:
         """Drops cached sessions, clients and the account id of one access (after AccessDenied, or when the
@@ -141,7 +176,7 @@ class ClientFactory:
                 del self._clients[key]
         self.account_ids.forget(access)
 
-    def _assumed_session(self, access: Access) -> boto3.Session:
+    def _assumed_credentials(self, access: Access) -> RefreshableCredentials:
         assert access.role_arn is not None
         role_arn = access.role_arn
         sts = self.client("sts", self._sts_region)
@@ -163,14 +198,9 @@ class ClientFactory:
             }
 
         # The first fetch happens now, so a wrong role fails here, not on first use.
-        credentials = RefreshableCredentials.create_from_metadata(
+        return RefreshableCredentials.create_from_metadata(
             metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
         )
-        core = botocore.session.Session()
-        # botocore has no public setter for refreshable credentials; this is the pattern AWS's own
-        # tools (and cloud-custodian) use.
-        core._credentials = credentials
-        return boto3.Session(botocore_session=core)
 
     def account_label(self, access: Access) -> str:
         """The account an access acts in, as far as known without a call: its role's, else the cached id."""

@@ -47,3 +47,34 @@ def test_restart_keeps_objects_crds_token_and_resource_versions(tmp_path: Path) 
         api.close()
     finally:
         handle.stop()
+
+
+def test_state_file_dumps_take_at_most_a_tenth_of_the_loop(tmp_path: Path) -> None:
+    """The dump of the whole store blocks the stand-in's loop; the next one waits ten times what the last
+    took (at least half a second), so a large store cannot stall every request (lease renewals included)."""
+    import asyncio  # noqa: PLC0415
+
+    from sreops.sandbox.kube.resources import GroupResource  # noqa: PLC0415
+    from sreops.sandbox.kube.store import Store  # noqa: PLC0415
+
+    path = tmp_path / "state.json"
+    gr = GroupResource(GROUP, PLURAL)
+
+    def obj(name: str, rv: str) -> dict[str, object]:
+        return {"metadata": {"namespace": "default", "name": name, "resourceVersion": rv}}
+
+    async def main() -> tuple[bool, bool, bool]:
+        store = Store(path=path)
+        store.save(gr, obj("a", store.next_rv()), None)
+        await asyncio.sleep(0.8)
+        first = "a" in path.read_text()  # a cheap store is dumped after half a second
+        store._last_dump_seconds = 0.2  # as if the last dump had taken 0.2 s: the next waits 2 s
+        store.save(gr, obj("b", store.next_rv()), None)
+        await asyncio.sleep(1.0)
+        held = '"b"' not in path.read_text()
+        await asyncio.sleep(1.5)
+        written = '"b"' in path.read_text()
+        await store.close()
+        return first, held, written
+
+    assert asyncio.run(main()) == (True, True, True)

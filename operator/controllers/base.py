@@ -36,7 +36,6 @@ from sreops.operator.api.reasons import (
     INVALID_SPEC,
 )
 from sreops.operator.aws.errors import ErrorKind, classify, error_message, is_aws_error
-from sreops.operator.controllers.periodic import on_periodic_pool
 from sreops.operator.logcontext import acting_on
 from sreops.operator.services import Services
 from sreops.operator.settings import Settings
@@ -305,7 +304,7 @@ def register_reconcile(
         initial_delay=settings.resync_seconds,
         idle=min(settings.resync_seconds, 10.0),
         when=resync_filter,
-    )(on_periodic_pool(resync))
+    )(resync)
     # The safety net for waits: the watch on the referenced kinds re-triggers at once, this catches a missed one.
     kopf.timer(
         GROUP,

@@ -29,7 +29,6 @@ from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, SpecErro
 from sreops.operator.api.patchpolicy import PolicyTarget
 from sreops.operator.aws import ssm_commands
 from sreops.operator.aws.errors import error_message, is_aws_error
-from sreops.operator.controllers.periodic import on_periodic_pool
 from sreops.operator.logcontext import acting_on
 from sreops.operator.runs.commands import WINDOW_EXECUTION_ANNOTATION, ScheduledExecution
 from sreops.operator.runs.objects import annotate_policy, create_run, new_run
@@ -195,6 +194,15 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
                 f"run-now: cannot create the PatchRun yet: {exc.status} {exc.reason}", delay=RUN_NOW_RETRY_SECONDS
             ) from exc
 
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        POLICIES,
+        registry=registry,
+        id="run-triggers",
+        interval=settings.resync_seconds,
+        initial_delay=settings.resync_seconds,
+    )
     def run_triggers(*, body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:
         acting_on(body)
         services: Services = memo["services"]
@@ -212,16 +220,6 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
                 raise
             # The next tick tries again; the policy's own controller reports AWS trouble on the policy.
             logger.warning("looking for window executions: %s", error_message(exc))
-
-    kopf.timer(
-        GROUP,
-        VERSION,
-        POLICIES,
-        registry=registry,
-        id="run-triggers",
-        interval=settings.resync_seconds,
-        initial_delay=settings.resync_seconds,
-    )(on_periodic_pool(run_triggers))
 
 
 def _has_windows(status: Any) -> bool:

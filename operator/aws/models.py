@@ -21,11 +21,11 @@ from sreops.operator.aws.permissions import declared_actions
 SERVICE_MODEL = "service-2"
 
 
-def declared_operations(actions: Iterable[str] | None = None) -> dict[str, frozenset[str]]:
-    """IAM actions by botocore service name: for the services the operator calls, IAM's action names are
-    the API's operation names (ssm:SendCommand is SendCommand)."""
+def declared_operations() -> dict[str, frozenset[str]]:
+    """The declared IAM actions by botocore service name: for the services the operator calls, IAM's action
+    names are the API's operation names (ssm:SendCommand is SendCommand)."""
     by_service: dict[str, set[str]] = {}
-    for action in declared_actions() if actions is None else actions:
+    for action in declared_actions():
         service, _, name = action.partition(":")
         by_service.setdefault(service, set()).add(name)
     return {service: frozenset(names) for service, names in by_service.items()}
@@ -73,14 +73,13 @@ class DeclaredOperationsLoader(botocore.loaders.Loader):  # type: ignore[misc]  
         paths = [str(Path(os.path.expandvars(p)).expanduser()) for p in extra.split(os.pathsep)] if extra else None
         super().__init__(extra_search_paths=paths)
         self._operations = dict(operations)
-        self._trimmed: set[int] = set()
 
     def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
         # The parent caches the parsed model per instance; trimming that very dict in place leaves the cache
-        # holding only the trimmed model, so the full one is garbage as soon as the first client is built.
+        # holding only the trimmed model, so the full one is garbage as soon as the first client is built. Later
+        # calls (one per client created) trim the already trimmed model again, which removes nothing.
         model = super().load_service_model(service_name, type_name, api_version)
         keep = self._operations.get(service_name)
-        if type_name == SERVICE_MODEL and keep is not None and id(model) not in self._trimmed:
+        if type_name == SERVICE_MODEL and keep is not None:
             trim(model, keep)
-            self._trimmed.add(id(model))
         return model

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -115,7 +116,7 @@ async def serve_health(port: int, state: Callable[[], dict[str, Any]]) -> web.Ap
     return runner
 
 
-def stop_on_signals() -> asyncio.Event:
+def stop_on_signals(stopped_early: threading.Event | None = None) -> asyncio.Event:
     """An event set by SIGTERM or SIGINT, installed for the process's whole life: a signal that arrives while
     the replica stands by, between winning the lease and kopf's start, or during kopf's start-up is not lost.
     (kopf installs handlers of its own once it runs; they stop it the same way.) Handlers installed only for the
@@ -126,6 +127,8 @@ def stop_on_signals() -> asyncio.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
+    if stopped_early is not None and stopped_early.is_set():  # a signal before the loop's handlers existed
+        stop.set()
     return stop
 
 
@@ -135,8 +138,10 @@ async def stand_by(leadership: Leadership, stop: asyncio.Event) -> bool:
     return await leadership.acquire(stop) and not stop.is_set()
 
 
-async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) -> None:
-    stop = stop_flag if stop_flag is not None else stop_on_signals()
+async def run_async(
+    settings: Settings, stop_flag: asyncio.Event | None = None, stopped_early: threading.Event | None = None
+) -> None:
+    stop = stop_flag if stop_flag is not None else stop_on_signals(stopped_early)
     kopf.configure(
         verbose=settings.verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
@@ -189,5 +194,6 @@ async def run_async(settings: Settings, stop_flag: asyncio.Event | None = None) 
         services.kube.close()
 
 
-def run(settings: Settings) -> None:
-    asyncio.run(run_async(settings))
+def run(settings: Settings, stopped_early: threading.Event | None = None) -> None:
+    """`stopped_early`: set by the CLI's signal handlers, installed before the imports."""
+    asyncio.run(run_async(settings, stopped_early=stopped_early))

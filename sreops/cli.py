@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sreops import __version__
 
 
+def _remember_stop_signals() -> threading.Event:
+    """For the operator, first of all: the parser and the operator's imports take 2-4 s (more on a loaded node),
+    and a SIGTERM in that time (a pod deleted or rolled while it starts) would kill the interpreter with -15.
+    Remembered instead, it reaches the operator's loop, which stops cleanly with 0."""
+    stopped = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopped.set())
+    return stopped
+
+
 def _operator(args: argparse.Namespace) -> int:
+    stopped: threading.Event | None = getattr(args, "stopped_early", None)
     from sreops.operator import main, settings
 
     try:
@@ -19,7 +32,7 @@ def _operator(args: argparse.Namespace) -> int:
     except settings.SettingsError as exc:
         print(f"sreops operator: {exc}", file=sys.stderr)
         return 2
-    main.run(config)
+    main.run(config, stopped)
     return 0
 
 
@@ -241,7 +254,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
+    stopped = (
+        _remember_stop_signals() if next((w for w in words if not w.startswith("-")), None) == "operator" else None
+    )
     args = build_parser(words).parse_args(words)
+    if stopped is not None:
+        args.stopped_early = stopped
     result: int = args.func(args)
     return result
 

@@ -13,7 +13,12 @@ import pytest
 from sreops.sandbox.process_faults import FaultSpecError, ProcessFaults, parse_spec
 
 # Exits 0 on SIGTERM after finishing its "in-flight work", as a well-behaved operator should.
-PROGRAM = "import signal,sys,time\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\ntime.sleep(60)\n"
+# It says so once its handler is installed: a signal before that (Python starting on a loaded machine can take
+# longer than any fixed wait) would end it with -15 and fail the test for the wrong reason.
+PROGRAM = (
+    "import signal,sys,time\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
+    "print('ready', flush=True)\ntime.sleep(60)\n"
+)
 
 
 class Sleeper:
@@ -24,9 +29,12 @@ class Sleeper:
         self.spawns = 0
 
     def spawn(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", PROGRAM])
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()  # the previous, stopped process's
+        self.proc = subprocess.Popen([sys.executable, "-c", PROGRAM], stdout=subprocess.PIPE)
         self.spawns += 1
-        time.sleep(0.3)  # its SIGTERM handler is installed
+        assert self.proc.stdout is not None
+        assert self.proc.stdout.readline() == b"ready\n"
 
     def returncode(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
@@ -56,6 +64,9 @@ def test_kill_then_term_each_followed_by_a_restart() -> None:
     finally:
         assert child.proc is not None
         child.proc.kill()
+        child.proc.wait()
+        if child.proc.stdout is not None:
+            child.proc.stdout.close()
     kinds = [(f.kind, f.exit_code) for f in faults.fired]
     assert kinds == [("kill", -signal.SIGKILL), ("term", 0)] or kinds == [("term", 0), ("kill", -signal.SIGKILL)]
     assert faults.pending == 0

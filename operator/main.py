@@ -21,6 +21,7 @@ from aiohttp import web
 from sreops.operator import kopf_storage
 from sreops.operator.api import GROUP, KINDS
 from sreops.operator.controllers import register_all
+from sreops.operator.executor import PriorityExecutor
 from sreops.operator.leader_election import ElectionConfig, LeaderElector, default_identity
 from sreops.operator.leadership import Fence, Leadership
 from sreops.operator.lease_store import KubeLeaseStore
@@ -38,10 +39,11 @@ def configure_kopf(settings: Settings, kopf_settings: kopf.OperatorSettings) -> 
     # kopf's progress records from status. Under kopf.sreops.io/, so sreops.io/ annotations are seen changing.
     kopf_settings.persistence.progress_storage = kopf_storage.ProgressStorage()
     kopf_settings.persistence.diffbase_storage = kopf_storage.DiffBaseStorage()
-    # Sync handlers, timers and indexers share kopf's thread pool (default: CPUs + 4 threads). Handlers spend
+    # Sync handlers, timers and indexers share one thread pool (kopf's default: CPUs + 4 threads). Handlers spend
     # their time waiting for AWS, the Kubernetes API and the request budgets; with a handful of threads a few
-    # slow ones held back every other object's reconcile and even the index updates of new watch events.
-    kopf_settings.execution.max_workers = HANDLER_THREADS
+    # slow ones held back every other object's reconcile and even the index updates of new watch events. Ours
+    # runs changes before queued drift resyncs (executor.py).
+    kopf_settings.execution.executor = PriorityExecutor(HANDLER_THREADS)
     # Only warnings and errors become Kubernetes events; explicit kopf.event/warn calls always do.
     kopf_settings.posting.level = logging.WARNING
     # Reconnect watches regularly so a silently dropped connection is noticed.

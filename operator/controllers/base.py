@@ -36,6 +36,7 @@ from sreops.operator.api.reasons import (
     INVALID_SPEC,
 )
 from sreops.operator.aws.errors import ErrorKind, classify, error_message, is_aws_error
+from sreops.operator.executor import background
 from sreops.operator.logcontext import acting_on
 from sreops.operator.services import Services
 from sreops.operator.settings import Settings
@@ -268,6 +269,7 @@ def register_reconcile(
     backoff = WaitBackoff(cap=settings.resync_seconds)
     handler = make_handler(kind, model, reconcile, backoff)
 
+    @background  # drift checks wait while changes are queued (executor.py)
     def resync(*, body: kopf.Body, **kwargs: Any) -> None:
         if body.get("metadata", {}).get("deletionTimestamp"):
             return  # its cleanup is deleting what a resync would check (and might put back)

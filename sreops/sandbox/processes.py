@@ -8,6 +8,7 @@ import ctypes.util
 import logging
 import math
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -34,11 +35,35 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+_PORTS = random.SystemRandom()  # not the global generator: a test that seeds it would give every process one sequence
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
+    """A port free now, for a child to listen on, chosen below the kernel's ephemeral range: a port the kernel
+    handed out by bind(0) is also where it puts the next outgoing connections' local ends, and one of those (a
+    test's many HTTP requests) took it before the child could listen ("Address already in use")."""
+    low, _high = _ephemeral_ports()
+    first = 10000 if low > 12000 else 1024
+    for _ in range(200):
+        port = _PORTS.randrange(first, low)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # everything below the range taken: the kernel's choice
         s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
+        chosen: int = s.getsockname()[1]
+        return chosen
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:

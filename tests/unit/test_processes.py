@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sreops.sandbox.processes import Backoff, Exit, Supervisor, rotate_logs
+from sreops.sandbox.processes import Backoff, Exit, Supervisor, _ephemeral_ports, free_port, rotate_logs
 from sreops.sandbox.status_view import processes_table
 
 PARENT = """
@@ -261,3 +262,15 @@ def test_the_table_shows_state_restarts_and_last_exit(tmp_path: Path) -> None:
     assert processes_table([sup.status()]).splitlines()[1].split()[:4] == ["operator", "Starting", "1002", "1"]
     sup.poll()
     assert processes_table([sup.status()]).splitlines()[1].split()[:4] == ["operator", "Running", "1002", "1"]
+
+
+def test_free_ports_are_below_the_kernels_ephemeral_range_and_bindable() -> None:
+    """Outgoing connections take their local ports from the ephemeral range; a listening port chosen there
+    could be taken by one between the choice and the child's bind."""
+    low, _ = _ephemeral_ports()
+    ports = {free_port() for _ in range(20)}
+    assert all(p < low for p in ports)
+    assert len(ports) > 10  # spread, not one fixed port
+    for port in list(ports)[:3]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))

@@ -1,0 +1,127 @@
+"""The thread pool kopf runs sync handlers on, taking change-driven work before background work.
+
+kopf's default is one ThreadPoolExecutor with a FIFO queue shared by every handler, timer and indexer. A timer
+fires again only after its last run ended, so under load the queue holds up to one resync per object: 400
+policies' resyncs waiting for a throttled AWS budget kept 200 new PatchRuns from their first reconcile for
+more than eight minutes (the full fault suite). Here a handler marked `background` (the drift resync) waits
+until no other work is queued; everything else (changes, deletions, run triggers, progress polls, kopf's
+retries) keeps its FIFO order ahead of it. A long stream of changes delays resyncs, as it should: the change
+handlers are reconciling those objects already.
+
+A separate, smaller pool for the resyncs was tried and measured worse (docs/design.md): a fixed split
+either starves resyncs' retries or leaves threads idle. One pool with two queues uses every thread for
+whichever work there is.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+_BACKGROUND: set[Callable[..., Any]] = set()
+
+
+def background(fn: F) -> F:
+    """Marks a handler as background work: it runs when no change-driven work waits for a thread."""
+    _BACKGROUND.add(fn)
+    return fn
+
+
+def is_background(fn: Callable[..., Any]) -> bool:
+    """Whether `fn` is, or wraps (kopf wraps each call in functools.partial, twice), a `background` handler."""
+    seen = 0
+    todo: list[Any] = [fn]
+    while todo and seen < 16:
+        item = todo.pop()
+        seen += 1
+        try:
+            if item in _BACKGROUND:
+                return True
+        except TypeError:  # unhashable
+            continue
+        if isinstance(item, functools.partial):
+            todo.append(item.func)
+            todo.extend(a for a in item.args if callable(a))
+    return False
+
+
+_WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class PriorityExecutor(Executor):
+    """Up to `max_workers` threads, started as work arrives; queued change-driven work first, background
+    work (see `background`) after it, each in arrival order."""
+
+    def __init__(self, max_workers: int, thread_name_prefix: str = "handler") -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be 1 or more")
+        self._max_workers = max_workers  # the name kopf's settings.execution.max_workers sets
+        self._prefix = thread_name_prefix
+        self._changes: deque[_WorkItem] = deque()
+        self._background: deque[_WorkItem] = deque()
+        self._ready = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._ready:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new work after shutdown")
+            queue = self._background if is_background(fn) else self._changes
+            queue.append((future, fn, args, kwargs))
+            self._ready.notify()
+            # An idle thread, woken but not yet running, still counts as idle and its item as queued: one thread
+            # more for each item beyond the idle ones.
+            if len(self._changes) + len(self._background) > self._idle and len(self._threads) < self._max_workers:
+                thread = threading.Thread(target=self._work, name=f"{self._prefix}-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def queued(self) -> tuple[int, int]:
+        """(change-driven, background) items waiting for a thread."""
+        with self._ready:
+            return len(self._changes), len(self._background)
+
+    def _next(self) -> _WorkItem | None:
+        with self._ready:
+            while not self._changes and not self._background:
+                if self._shutdown:
+                    return None
+                self._idle += 1
+                self._ready.wait()
+                self._idle -= 1
+            return self._changes.popleft() if self._changes else self._background.popleft()
+
+    def _work(self) -> None:
+        while (item := self._next()) is not None:
+            future, fn, args, kwargs = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting coroutine, as ThreadPoolExecutor does
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+            del item, future, fn, args, kwargs  # no reference kept to the last call's arguments while idle
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._ready:
+            self._shutdown = True
+            if cancel_futures:
+                for queue in (self._changes, self._background):
+                    while queue:
+                        queue.popleft()[0].cancel()
+            self._ready.notify_all()
+            threads = list(self._threads)
+        if wait:
+            for thread in threads:
+                thread.join()

@@ -1,0 +1,129 @@
+"""The handler pool: queued changes run before queued background resyncs, through kopf's own invocation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import kopf
+import pytest
+from kopf._core.actions.invocation import invoke
+
+from sreops.operator.executor import PriorityExecutor, background, is_background
+
+
+def _blocked(executor: PriorityExecutor, workers: int) -> threading.Event:
+    """Occupies every worker until the returned event is set."""
+    release = threading.Event()
+    started = threading.Barrier(workers + 1)
+
+    def hold() -> None:
+        started.wait()
+        release.wait()
+
+    for _ in range(workers):
+        executor.submit(hold)
+    started.wait(timeout=5)
+    return release
+
+
+def test_queued_changes_run_before_queued_background_work_each_in_arrival_order() -> None:
+    executor = PriorityExecutor(max_workers=1)
+    order: list[str] = []
+
+    @background
+    def resync(name: str) -> None:
+        order.append(name)
+
+    def change(name: str) -> None:
+        order.append(name)
+
+    release = _blocked(executor, 1)
+    futures = [
+        executor.submit(resync, "resync-1"),
+        executor.submit(change, "change-1"),
+        executor.submit(resync, "resync-2"),
+        executor.submit(change, "change-2"),
+    ]
+    assert executor.queued() == (2, 2)
+    release.set()
+    for f in futures:
+        f.result(timeout=5)
+    assert order == ["change-1", "change-2", "resync-1", "resync-2"]
+    executor.shutdown()
+
+
+def test_kopfs_own_wrapping_is_seen_through() -> None:
+    """kopf wraps a sync handler in functools.partial twice (kwargs, then its contextvars) before submitting it
+    to settings.execution.executor: the mark must survive that, or every resync would count as a change."""
+    executor = PriorityExecutor(max_workers=1)
+    settings = kopf.OperatorSettings()
+    settings.execution.executor = executor
+    order: list[str] = []
+
+    @background
+    def resync(**_: Any) -> None:
+        order.append("resync")
+
+    def change(**_: Any) -> None:
+        order.append("change")
+
+    async def main() -> None:
+        release = _blocked(executor, 1)
+        first = asyncio.create_task(invoke(resync, settings=settings, kwargs={"x": 1}))
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(invoke(change, settings=settings, kwargs={"x": 1}))
+        await asyncio.sleep(0.05)
+        assert executor.queued() == (1, 1)
+        release.set()
+        await asyncio.gather(first, second)
+
+    asyncio.run(main())
+    assert order == ["change", "resync"]
+    executor.shutdown()
+
+
+def test_results_and_exceptions_reach_the_caller_and_threads_are_capped() -> None:
+    executor = PriorityExecutor(max_workers=3)
+    assert executor.submit(lambda a, b=0: a + b, 2, b=3).result(timeout=5) == 5
+
+    def fail() -> None:
+        raise LookupError("boom")
+
+    with pytest.raises(LookupError, match="boom"):
+        executor.submit(fail).result(timeout=5)
+    release = _blocked(executor, 3)
+    extra = executor.submit(lambda: threading.current_thread().name)
+    assert executor.queued() == (1, 0)  # a fourth thread is not started
+    release.set()
+    assert extra.result(timeout=5).startswith("handler-")
+    assert len(executor._threads) == 3
+    executor.shutdown()
+    with pytest.raises(RuntimeError):
+        executor.submit(lambda: None)
+
+
+def test_cancelled_work_does_not_run_and_shutdown_can_cancel_the_queue() -> None:
+    executor = PriorityExecutor(max_workers=1)
+    ran: list[int] = []
+    release = _blocked(executor, 1)
+    cancelled = executor.submit(ran.append, 1)
+    assert cancelled.cancel()
+    kept = executor.submit(ran.append, 2)
+    dropped = executor.submit(ran.append, 3)
+    release.set()
+    kept.result(timeout=5)
+    assert ran == [2] or ran == [2, 3]
+    executor.shutdown(cancel_futures=True)
+    assert ran in ([2], [2, 3]) and (dropped.done())
+
+
+def test_marks() -> None:
+    @background
+    def marked() -> None: ...
+
+    def plain() -> None: ...
+
+    assert is_background(marked) and not is_background(plain)
+    assert not is_background(lambda: None)

@@ -26,7 +26,13 @@ from pydantic import ValidationError
 from sreops.operator.accounts import AccountNotReadyError
 from sreops.operator.api import GROUP, VERSION, Kind, SpecError, parse_spec, reasons
 from sreops.operator.api.common import Model
-from sreops.operator.api.conditions import READY, ConditionStatus, condition_patch_fn, get_condition
+from sreops.operator.api.conditions import (
+    READY,
+    ConditionStatus,
+    condition_patch_fn,
+    get_condition,
+    is_true_for_generation,
+)
 from sreops.operator.api.reasons import (
     ACCESS_DENIED,
     ACCOUNT_NOT_FOUND,
@@ -251,6 +257,11 @@ def make_handler(kind: Kind, model: type[M], reconcile: Reconcile, backoff: Wait
     return handler
 
 
+def only_annotations(diff: kopf.Diff) -> bool:
+    """The change touches nothing but metadata.annotations (kopf's diff of the object's essence)."""
+    return bool(diff) and all(tuple(item[1])[:2] == ("metadata", "annotations") for item in diff)
+
+
 def register_reconcile(
     registry: kopf.OperatorRegistry,
     settings: Settings,
@@ -258,10 +269,16 @@ def register_reconcile(
     model: type[M],
     reconcile: Reconcile,
     resync_when: StatusFilter | None = None,
+    reads_annotations: bool = True,
 ) -> Handler:
     """Registers one idempotent reconcile function for create, update and resume (ARCHITECTURE rule 1),
     calls it again from a timer every `resync_seconds` to catch drift in AWS (only while `resync_when`
     holds, if given), and retries waiting objects with a backoff. Returns the handler.
+
+    `reads_annotations=False`: the reconcile does not read the object's annotations, so a change of annotations
+    alone (kopf sees them as an update) to an object Ready for its generation is not reconciled again: each
+    run-now on a PatchPolicy writes three of them, and each re-applied the whole policy in AWS (about ten calls
+    against a budget the run itself needs).
 
     The reconcile function raises SpecError for a spec that is wrong in itself (InvalidSpec) and
     WaitingError for a reference that is not there yet.
@@ -292,8 +309,14 @@ def register_reconcile(
     def waiting_filter(status: Mapping[str, Any] | None, meta: Mapping[str, Any], **_: Any) -> bool:
         return not meta.get("deletionTimestamp") and is_waiting(status)
 
-    for decorator in (kopf.on.create, kopf.on.update, kopf.on.resume):
+    def update(*, body: kopf.Body, diff: kopf.Diff, **kwargs: Any) -> None:
+        if not reads_annotations and only_annotations(diff) and is_true_for_generation(body, READY):
+            return
+        handler(body=body, diff=diff, **kwargs)
+
+    for decorator in (kopf.on.create, kopf.on.resume):
         decorator(GROUP, VERSION, kind.plural, registry=registry, id="reconcile")(handler)
+    kopf.on.update(GROUP, VERSION, kind.plural, registry=registry, id="reconcile")(update)
     # The first resync waits a full interval, and none runs while the object is changing: the change
     # handlers are already reconciling it then.
     kopf.timer(

@@ -263,5 +263,5 @@ def _delete_aws_resources(ctx: Context, retry: int) -> None:
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
-    register_reconcile(registry, settings, KIND, PatchPolicySpec, reconcile)
+    register_reconcile(registry, settings, KIND, PatchPolicySpec, reconcile, reads_annotations=False)
     kopf.on.delete(GROUP, VERSION, KIND.plural, registry=registry, id="cleanup")(delete)

@@ -51,17 +51,27 @@ def test_buckets_are_per_account_region_service_and_family() -> None:
     assert b.acquire("111122223333", "us-west-2", "ssm", "GetPatchBaseline") > 0
 
 
-def test_a_throttle_halves_the_rate_which_recovers_without_throttles() -> None:
+def test_a_throttle_cuts_the_rate_which_climbs_back_along_a_cubic_curve() -> None:
     clock = Clock()
     b = budget(clock)
     b.throttled("a", "r", "ssm", "ListTagsForResource")
-    assert b.current_rate("a", "r", "ssm", "read") == 5.0
+    assert b.current_rate("a", "r", "ssm", "read") == pytest.approx(7.0)
     b.throttled("a", "r", "ssm", "ListTagsForResource")
-    assert b.current_rate("a", "r", "ssm", "read") == 2.5
-    assert b.acquire("a", "r", "ssm", "ListTagsForResource") == pytest.approx(0.4)  # no saved burst after it
-    clock.t += 30
-    b.acquire("a", "r", "ssm", "ListTagsForResource")
-    assert b.current_rate("a", "r", "ssm", "read") == 10.0
+    assert b.current_rate("a", "r", "ssm", "read") == pytest.approx(4.9)
+    assert b.acquire("a", "r", "ssm", "ListTagsForResource") == pytest.approx(1 / 4.9)  # no saved burst after it
+    # Back at the rate of the last throttle after K = cbrt(7 * 0.3 / 0.4) s, flat around it, then faster.
+    k = (7.0 * 0.3 / 0.4) ** (1 / 3)
+    clock.t += k - clock.slept[-1]
+    assert b.current_rate("a", "r", "ssm", "read") == pytest.approx(7.0)
+    clock.t += 0.5
+    assert b.current_rate("a", "r", "ssm", "read") == pytest.approx(7.0 + 0.4 * 0.5**3)
+    clock.t += 2.0
+    assert b.current_rate("a", "r", "ssm", "read") == 10.0  # never above the configured rate
+    # Scattered throttles (one every 2 s at this rate) keep it near the configured rate, not near the floor.
+    for _ in range(30):
+        b.throttled("a", "r", "ssm", "ListTagsForResource")
+        clock.t += 2.0
+        assert b.current_rate("a", "r", "ssm", "read") > 8.0
 
 
 def test_families_and_overrides() -> None:

@@ -3,10 +3,9 @@
 kopf's default is one ThreadPoolExecutor with a FIFO queue shared by every handler, timer and indexer. A timer
 fires again only after its last run ended, so under load the queue holds up to one resync per object: 400
 policies' resyncs waiting for a throttled AWS budget kept 200 new PatchRuns from their first reconcile for
-more than eight minutes (the full fault suite). Here a handler marked `background` (the drift resync) waits
-until no other work is queued; everything else (changes, deletions, run triggers, progress polls, kopf's
-retries) keeps its FIFO order ahead of it. A long stream of changes delays resyncs, as it should: the change
-handlers are reconciling those objects already.
+more than eight minutes (the full fault suite). Here work marked `background` (the drift resync) has a queue of
+its own: a thread that frees up takes the next change-driven item (changes, deletions, run triggers, progress
+polls, kopf's retries) and only one time in BACKGROUND_SHARE, or when no change waits, the next background one.
 
 A separate, smaller pool for the resyncs was tried and measured worse (docs/design.md): a fixed split
 either starves resyncs' retries or leaves threads idle. One pool with two queues uses every thread for
@@ -50,6 +49,11 @@ def is_background(fn: Callable[..., Any]) -> bool:
     return False
 
 
+# While both queues hold work, one thread in this many that frees up takes background work: resyncs are not
+# starved by a long stream of changes, and a deleted object whose resync is queued (kopf keeps the finalizer
+# until its timer's call has ended, and a queued call cannot be cancelled) is not held behind the stream.
+BACKGROUND_SHARE = 4
+
 _WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
@@ -68,6 +72,7 @@ class PriorityExecutor(Executor):
         self._threads: list[threading.Thread] = []
         self._idle = 0
         self._shutdown = False
+        self._picks = 0
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
@@ -98,7 +103,10 @@ class PriorityExecutor(Executor):
                 self._idle += 1
                 self._ready.wait()
                 self._idle -= 1
-            return self._changes.popleft() if self._changes else self._background.popleft()
+            if self._changes and self._background:
+                self._picks += 1
+                return (self._background if self._picks % BACKGROUND_SHARE == 0 else self._changes).popleft()
+            return (self._changes or self._background).popleft()
 
     def _work(self) -> None:
         while (item := self._next()) is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+from botocore.retries import quota, standard
 
 from sreops import __version__
 from sreops.operator.aws.cache import TtlCache
@@ -59,6 +61,35 @@ def botocore_config(max_attempts: int = 4) -> Config:
         user_agent_extra=USER_AGENT,
         max_pool_connections=20,
     )
+
+
+def retries_without_quota(client: Any) -> None:
+    """botocore's standard retries, but with a retry quota that does not run dry. Its quota (500 tokens per
+    client, 5 per throttled retry, 14 per other retry, 1 back per first-try success) is meant to stop one
+    program's retry storm; our clients live for months and are shared by every reconcile in an account, region
+    and service, and the request budget already spaces the attempts. Measured against the AWS stand-in with 30%
+    throttling and 10% 500s (8 threads on one client, 3 attempts): calls that failed after their retries rose
+    from 4% of the first 400 to 17-22% of later ones as the quota emptied; 6% is the expectation without it.
+    A no-op for a client without standard retries."""
+    retries = client.meta.config.retries or {}
+    if retries.get("mode") != "standard":
+        return
+    service = client.meta.service_model.service_id.hyphenize()
+    adapter = standard.RetryEventAdapter()
+    detector = standard.ThrottlingErrorDetector(adapter)
+    attempts = retries.get("total_max_attempts") or standard.DEFAULT_MAX_ATTEMPTS
+    handler = standard.RetryHandler(
+        retry_policy=standard.RetryPolicy(
+            retry_checker=standard.StandardRetryConditions(max_attempts=attempts),
+            retry_backoff=standard.ExponentialBackoff(service_name=service, throttling_detector=detector),
+        ),
+        retry_event_adapter=adapter,
+        retry_quota=standard.RetryQuotaChecker(quota.RetryQuota(initial_capacity=sys.maxsize), detector),
+        service_name=service,
+    )
+    unique_id = f"retry-config-{service}"
+    client.meta.events.unregister(f"needs-retry.{service}", unique_id=unique_id)
+    client.meta.events.register(f"needs-retry.{service}", handler.needs_retry, unique_id=unique_id)
 
 
 @dataclass(frozen=True)
@@ -120,6 +151,7 @@ class ClientFactory:
             # first clients built at once parsed EC2's model ten times over).
             with self._create_lock:
                 new = session.create_client(service, region_name=region, config=self._config)
+            retries_without_quota(new)
             self._instrument(new, service, region, access)
             return new
 

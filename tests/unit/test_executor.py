@@ -127,3 +127,26 @@ def test_marks() -> None:
 
     assert is_background(marked) and not is_background(plain)
     assert not is_background(lambda: None)
+
+
+def test_one_freed_thread_in_four_takes_background_work_while_changes_wait() -> None:
+    """A long stream of changes does not starve resyncs (nor a deleted object's queued resync, which holds its
+    finalizer until it has run)."""
+    executor = PriorityExecutor(max_workers=1)
+    order: list[str] = []
+
+    @background
+    def resync(name: str) -> None:
+        order.append(name)
+
+    def change(name: str) -> None:
+        order.append(name)
+
+    release = _blocked(executor, 1)
+    futures = [executor.submit(resync, f"r{n}") for n in range(3)]
+    futures += [executor.submit(change, f"c{n}") for n in range(8)]
+    release.set()
+    for f in futures:
+        f.result(timeout=5)
+    assert order == ["c0", "c1", "c2", "r0", "c3", "c4", "c5", "r1", "c6", "c7", "r2"]
+    executor.shutdown()

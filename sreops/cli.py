@@ -131,6 +131,11 @@ OPS_COMMANDS = {
 }
 
 
+def _command(words: Sequence[str]) -> str | None:
+    """The subcommand named in the arguments: the first word that is not an option."""
+    return next((w for w in words if not w.startswith("-")), None)
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser. With `argv`, a stand-in's own arguments (and its imports: moto takes seconds) are added only
     when `argv` names it; without, all are."""
@@ -182,7 +187,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     findings.set_defaults(func=findings_cli.run)
 
     words = list(argv) if argv is not None else None
-    command = next((w for w in words if not w.startswith("-")), None) if words is not None else None
+    command = _command(words) if words is not None else None
     for name, (module_name, adder, help_text) in OPS_COMMANDS.items():
         sub = commands.add_parser(
             name,
@@ -254,9 +259,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    stopped = (
-        _remember_stop_signals() if next((w for w in words if not w.startswith("-")), None) == "operator" else None
-    )
+    stopped = _remember_stop_signals() if _command(words) == "operator" else None
     args = build_parser(words).parse_args(words)
     if stopped is not None:
         args.stopped_early = stopped

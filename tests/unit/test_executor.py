@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -28,9 +29,8 @@ def _blocked(executor: PriorityExecutor, workers: int) -> threading.Event:
     return release
 
 
-def test_queued_changes_run_before_queued_background_work_each_in_arrival_order() -> None:
-    executor = PriorityExecutor(max_workers=1)
-    order: list[str] = []
+def _recorders(order: list[str]) -> tuple[Callable[[str], None], Callable[[str], None]]:
+    """A background handler and a change handler, each appending its argument to `order`."""
 
     @background
     def resync(name: str) -> None:
@@ -38,6 +38,14 @@ def test_queued_changes_run_before_queued_background_work_each_in_arrival_order(
 
     def change(name: str) -> None:
         order.append(name)
+
+    return resync, change
+
+
+def test_queued_changes_run_before_queued_background_work_each_in_arrival_order() -> None:
+    executor = PriorityExecutor(max_workers=1)
+    order: list[str] = []
+    resync, change = _recorders(order)
 
     release = _blocked(executor, 1)
     futures = [
@@ -134,13 +142,7 @@ def test_one_freed_thread_in_four_takes_background_work_while_changes_wait() -> 
     finalizer until it has run)."""
     executor = PriorityExecutor(max_workers=1)
     order: list[str] = []
-
-    @background
-    def resync(name: str) -> None:
-        order.append(name)
-
-    def change(name: str) -> None:
-        order.append(name)
+    resync, change = _recorders(order)
 
     release = _blocked(executor, 1)
     futures = [executor.submit(resync, f"r{n}") for n in range(3)]

@@ -147,6 +147,8 @@ async def run_async(
     kopf.configure(
         verbose=settings.verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
+        # "[namespace/name]" before each object's message in text (as kopf's own CLI does); JSON has it as a field.
+        log_prefix=settings.log_format != "json",
     )
     metrics = OperatorMetrics()
     elector: LeaderElector | None = None

@@ -216,7 +216,7 @@ def test_an_upgrade_from_the_old_annotation_prefix_runs_no_creation_again(
 
     wait_for(lambda: (r := _ready(kube, "Notifier", "sre-alerts")) and r["reason"] == "ChatUnavailable")
     log = operator_process.child.log.read_text()
-    assert "Resuming is processed" in log
+    assert "[default/sre-alerts] Resuming is processed" in log  # an object's lines name it
     assert "Creation is processed" not in log
 
     # The next change is handled as an update, and the old keys are gone.

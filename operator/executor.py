@@ -4,8 +4,9 @@ kopf's default is one ThreadPoolExecutor with a FIFO queue shared by every handl
 fires again only after its last run ended, so under load the queue holds up to one resync per object: 400
 policies' resyncs waiting for a throttled AWS budget kept 200 new PatchRuns from their first reconcile for
 more than eight minutes (the full fault suite). Here work marked `background` (the drift resync) has a queue of
-its own: a thread that frees up takes the next change-driven item (changes, deletions, run triggers, progress
-polls, kopf's retries) and only one time in BACKGROUND_SHARE, or when no change waits, the next background one.
+its own: a thread that frees up takes the next change-driven item (changes, deletions, run-now, progress polls
+of runs in flight, kopf's retries) and only one time in BACKGROUND_SHARE, or when no change waits, the next
+background one (the drift resync and the run-triggers look for window executions).
 
 A separate, smaller pool for the resyncs was tried and measured worse (docs/design.md): a fixed split
 either starves resyncs' retries or leaves threads idle. One pool with two queues uses every thread for
@@ -23,12 +24,19 @@ from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 _BACKGROUND: set[Callable[..., Any]] = set()
+_running = threading.local()  # .background: the current thread runs background work now
 
 
 def background(fn: F) -> F:
     """Marks a handler as background work: it runs when no change-driven work waits for a thread."""
     _BACKGROUND.add(fn)
     return fn
+
+
+def running_background() -> bool:
+    """Whether the calling thread is running background work for a PriorityExecutor (the AWS budget lets
+    change-driven calls go first, ratelimit.py)."""
+    return bool(getattr(_running, "background", False))
 
 
 def is_background(fn: Callable[..., Any]) -> bool:
@@ -52,9 +60,13 @@ def is_background(fn: Callable[..., Any]) -> bool:
 # While both queues hold work, one thread in this many that frees up takes background work: resyncs are not
 # starved by a long stream of changes, and a deleted object whose resync is queued (kopf keeps the finalizer
 # until its timer's call has ended, and a queued call cannot be cancelled) is not held behind the stream.
+# The share also bounds how many threads run background work at once: at most one in this many while changes
+# wait, and never so many that fewer than that many are left for changes. A share of the picks alone did not:
+# a resync waiting for the AWS budget holds its thread far longer than most changes, so the threads filled up
+# with resyncs, and under the fault suite's throttling a failed create's retry waited 10 minutes for a thread.
 BACKGROUND_SHARE = 4
 
-_WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+_WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any], bool]  # bool: background
 
 
 class PriorityExecutor(Executor):
@@ -73,14 +85,18 @@ class PriorityExecutor(Executor):
         self._idle = 0
         self._shutdown = False
         self._picks = 0
+        self._running_background = 0
+        # Background threads at most: while changes wait, and while none does (the rest is kept for changes).
+        self._background_while_changes = max(1, max_workers // BACKGROUND_SHARE)
+        self._background_alone = max(1, max_workers - max_workers // BACKGROUND_SHARE)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
         with self._ready:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new work after shutdown")
-            queue = self._background if is_background(fn) else self._changes
-            queue.append((future, fn, args, kwargs))
+            later = is_background(fn)
+            (self._background if later else self._changes).append((future, fn, args, kwargs, later))
             self._ready.notify()
             # An idle thread, woken but not yet running, still counts as idle and its item as queued: one thread
             # more for each item beyond the idle ones.
@@ -95,30 +111,59 @@ class PriorityExecutor(Executor):
         with self._ready:
             return len(self._changes), len(self._background)
 
+    def background_running(self) -> int:
+        """Threads running background work now."""
+        with self._ready:
+            return self._running_background
+
+    def _pick(self) -> _WorkItem | None:
+        """The next item for a free thread, or None if there is none it may take. Holds the lock."""
+        if self._changes and self._background:
+            self._picks += 1
+            if self._picks % BACKGROUND_SHARE == 0 and self._running_background < self._background_while_changes:
+                return self._background.popleft()
+            return self._changes.popleft()
+        if self._changes:
+            return self._changes.popleft()
+        if self._background and self._running_background < self._background_alone:
+            return self._background.popleft()
+        return None
+
     def _next(self) -> _WorkItem | None:
         with self._ready:
-            while not self._changes and not self._background:
-                if self._shutdown:
+            while (item := self._pick()) is None:
+                if self._shutdown and not self._changes and not self._background:
                     return None
                 self._idle += 1
                 self._ready.wait()
                 self._idle -= 1
-            if self._changes and self._background:
-                self._picks += 1
-                return (self._background if self._picks % BACKGROUND_SHARE == 0 else self._changes).popleft()
-            return (self._changes or self._background).popleft()
+            if item[4]:
+                self._running_background += 1
+            return item
+
+    def _background_ended(self) -> None:
+        with self._ready:
+            self._running_background -= 1
+            self._ready.notify()  # a thread the cap kept from queued background work may take it now
 
     def _work(self) -> None:
         while (item := self._next()) is not None:
-            future, fn, args, kwargs = item
+            future, fn, args, kwargs, later = item
             if not future.set_running_or_notify_cancel():
+                if later:
+                    self._background_ended()
                 continue
+            _running.background = later
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting coroutine, as ThreadPoolExecutor does
                 future.set_exception(exc)
             else:
                 future.set_result(result)
+            finally:
+                _running.background = False
+                if later:
+                    self._background_ended()
             del item, future, fn, args, kwargs  # no reference kept to the last call's arguments while idle
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

@@ -11,6 +11,7 @@ from sreops.operator import kube_budget
 from sreops.operator.aws.clients import ClientFactory
 from sreops.operator.aws.models import declared_operations
 from sreops.operator.aws.ratelimit import AwsBudget, parse_rates, scaled
+from sreops.operator.executor import running_background
 from sreops.operator.leadership import Fence
 from sreops.operator.metrics import OperatorMetrics
 from sreops.operator.patching.shared import SharedReads
@@ -44,7 +45,7 @@ class Services:
     def create(cls, settings: Settings, metrics: OperatorMetrics, fence: Fence | None = None) -> Services:
         fence = fence or Fence()
         rates = scaled(parse_rates(settings.aws_rates), settings.aws_budget_share)
-        budget = AwsBudget(rates, on_wait=metrics.observe_aws_budget_wait)
+        budget = AwsBudget(rates, on_wait=metrics.observe_aws_budget_wait, is_background=running_background)
         factory = ClientFactory(
             sts_region=settings.default_region,
             on_call=metrics.observe_aws_call,

@@ -18,6 +18,11 @@ non-mutating actions at 20/s (burst 100) and mutating ones at 5/s (burst 200); S
 per-API quotas in Service Quotas whose lowest common defaults are tens a second; STS's AssumeRole allows
 600/s per account. Overrides: `SREOPS_AWS_RATES`, e.g. `ssm:read=20/40,ssm:write=5/10` (rate/burst).
 
+Drift checks wait behind changes here too, as they do for a thread (executor.py): a call made from background
+work takes a token only when no change-driven call of its bucket is waiting for one, or once it has waited
+BACKGROUND_MAX_WAIT. Without this, 200 Ready policies' resyncs took their turns in every bucket with the last
+policies still being created, under the fault suite's throttling (docs/design.md has the figures).
+
 AWS's quotas are per account and region, but this budget is per process: N shards acting in the same account
 and region would spend N budgets against one quota. `--aws-budget-share` (SREOPS_AWS_BUDGET_SHARE) scales every
 rate and burst of a process; the chart sets it to 1/(number of shards) for each shard, the sandbox likewise.
@@ -34,6 +39,9 @@ MIN_RATE = 0.5
 CUBIC_SCALE = 0.4  # C of RFC 8312 (requests/s per s^3)
 CUBIC_BETA = 0.7  # the rate kept at a throttle
 READ_PREFIXES = ("Describe", "Get", "List", "BatchGet")
+# A background call waits at most this long for change-driven callers before it queues with them: it may hold
+# its object's lock (base.ObjectLocks), and that object's own change would otherwise wait on a stream of others.
+BACKGROUND_MAX_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class _Bucket:
         self.throttled_at: float | None = None
         self.rate_at_throttle = rate.per_second  # W_max of RFC 8312
         self.k = 0.0  # seconds after the throttle at which the curve is back at rate_at_throttle
+        self.waiting = 0  # change-driven callers sleeping for a token of this bucket
 
     def take_time(self, now: float) -> None:
         """Tokens and rate as of `now`."""
@@ -135,11 +144,13 @@ class AwsBudget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         on_wait: WaitObserver | None = None,
+        is_background: Callable[[], bool] = lambda: False,
     ) -> None:
         self.rates = dict(DEFAULT_RATES if rates is None else rates)
         self._clock = clock
         self._sleep = sleep
         self._on_wait = on_wait
+        self._is_background = is_background
         self._lock = threading.Lock()
         self._buckets: dict[Key, _Bucket] = {}
         self._local = threading.local()  # seconds waited by the current thread since reset_waited()
@@ -153,14 +164,44 @@ class AwsBudget:
     def acquire(self, account: str, region: str, service: str, operation: str) -> float:
         """Waits for a token of the call's bucket; returns the seconds waited."""
         key = (account, region, service, family_of(operation))
-        with self._lock:
-            delay = self._bucket(key, self._clock()).take(self._clock())
+        if self._is_background():
+            delay = self._behind_changes(key)
+        else:
+            with self._lock:
+                bucket = self._bucket(key, self._clock())
+                delay = bucket.take(self._clock())
+                if delay > 0:
+                    bucket.waiting += 1
+            if delay > 0:
+                try:
+                    self._sleep(delay)
+                finally:
+                    with self._lock:
+                        bucket.waiting -= 1
         if delay > 0:
-            self._sleep(delay)
             self._local.waited = getattr(self._local, "waited", 0.0) + delay
             if self._on_wait is not None:
                 self._on_wait(service, account, delay)
         return delay
+
+    def _behind_changes(self, key: Key) -> float:
+        """A background call's token: a spare one (none waited for by a change-driven call), looked for once
+        per token's time, or after BACKGROUND_MAX_WAIT one in the queue with the others. Returns the wait."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                bucket = self._bucket(key, now)
+                bucket.take_time(now)
+                if waited >= BACKGROUND_MAX_WAIT or (bucket.waiting == 0 and bucket.tokens >= 1):
+                    delay = bucket.take(now)
+                    break
+                pause = 1.0 / bucket.rate
+            self._sleep(pause)
+            waited += pause
+        if delay > 0:
+            self._sleep(delay)
+        return waited + delay
 
     def throttled(self, account: str, region: str, service: str, operation: str) -> None:
         key = (account, region, service, family_of(operation))

@@ -29,6 +29,7 @@ from sreops.operator.api import GROUP, KINDS, VERSION, PatchPolicySpec, SpecErro
 from sreops.operator.api.patchpolicy import PolicyTarget
 from sreops.operator.aws import ssm_commands
 from sreops.operator.aws.errors import error_message, is_aws_error
+from sreops.operator.executor import background
 from sreops.operator.logcontext import acting_on
 from sreops.operator.runs.commands import WINDOW_EXECUTION_ANNOTATION, ScheduledExecution
 from sreops.operator.runs.objects import annotate_policy, create_run, new_run
@@ -203,6 +204,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         interval=settings.resync_seconds,
         initial_delay=settings.resync_seconds,
     )
+    @background  # a periodic look, like a resync: behind changes for threads and the AWS budget (executor.py)
     def run_triggers(*, body: kopf.Body, memo: Any, logger: Logger, **_: Any) -> None:
         acting_on(body)
         services: Services = memo["services"]

@@ -11,7 +11,7 @@ import kopf
 import pytest
 from kopf._core.actions.invocation import invoke
 
-from sreops.operator.executor import PriorityExecutor, background, is_background
+from sreops.operator.executor import PriorityExecutor, background, is_background, running_background
 
 
 def _blocked(executor: PriorityExecutor, workers: int) -> threading.Event:
@@ -137,6 +137,23 @@ def test_marks() -> None:
     assert not is_background(lambda: None)
 
 
+def test_a_thread_knows_it_runs_background_work_while_it_does() -> None:
+    @background
+    def resync() -> bool:
+        return running_background()
+
+    def change() -> bool:
+        return running_background()
+
+    executor = PriorityExecutor(max_workers=1)
+    try:
+        assert executor.submit(resync).result(timeout=5) is True
+        assert executor.submit(change).result(timeout=5) is False  # the same thread, after the background work
+    finally:
+        executor.shutdown()
+    assert not running_background()
+
+
 def test_one_freed_thread_in_four_takes_background_work_while_changes_wait() -> None:
     """A long stream of changes does not starve resyncs (nor a deleted object's queued resync, which holds its
     finalizer until it has run)."""
@@ -151,4 +168,70 @@ def test_one_freed_thread_in_four_takes_background_work_while_changes_wait() -> 
     for f in futures:
         f.result(timeout=5)
     assert order == ["c0", "c1", "c2", "r0", "c3", "c4", "c5", "r1", "c6", "c7", "r2"]
+    executor.shutdown()
+
+
+def _until(predicate: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if predicate():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("not reached in 5 s")
+
+
+def test_background_work_leaves_a_share_of_the_threads_to_changes() -> None:
+    """Resyncs waiting for the AWS budget hold their threads far longer than changes do: picks alone would fill
+    the pool with them."""
+    executor = PriorityExecutor(max_workers=8)
+    release = threading.Event()
+    started: list[int] = []
+
+    @background
+    def resync(n: int) -> None:
+        started.append(n)
+        release.wait(timeout=5)
+
+    futures = [executor.submit(resync, n) for n in range(8)]
+    _until(lambda: len(started) == 6)
+    # Two threads of eight are kept for changes: one runs at once, and the two resyncs left stay queued.
+    assert executor.submit(lambda: "change").result(timeout=5) == "change"
+    assert executor.queued() == (0, 2) and executor.background_running() == 6 and len(started) == 6
+    release.set()
+    for f in futures:
+        f.result(timeout=5)
+    assert sorted(started) == list(range(8))
+    executor.shutdown()
+
+
+def test_while_changes_wait_background_work_runs_on_at_most_a_quarter_of_the_threads() -> None:
+    executor = PriorityExecutor(max_workers=4)
+    hold_resync, hold_changes = threading.Event(), threading.Event()
+    running = threading.Barrier(5)
+    seen: list[tuple[int, int]] = []
+
+    @background
+    def long_resync() -> None:
+        running.wait(timeout=5)
+        hold_resync.wait(timeout=5)
+
+    def long_change() -> None:
+        running.wait(timeout=5)
+        hold_changes.wait(timeout=5)
+
+    @background
+    def resync() -> None:
+        seen.append(executor.queued())
+
+    first = [executor.submit(long_resync)] + [executor.submit(long_change) for _ in range(3)]
+    running.wait(timeout=5)
+    queued = [executor.submit(resync)] + [executor.submit(lambda: None) for _ in range(8)]
+    hold_changes.set()
+    for f in queued[1:]:
+        f.result(timeout=5)
+    # One thread of four already runs a resync: the freed ones take every change first, whatever the picks.
+    queued[0].result(timeout=5)
+    assert seen == [(0, 0)]
+    hold_resync.set()
+    for f in first:
+        f.result(timeout=5)
     executor.shutdown()

@@ -3,6 +3,7 @@ client budget (client-go's token bucket, 429 with Retry-After waited out), on in
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -10,7 +11,16 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from sreops.operator import kube_budget
-from sreops.operator.aws.ratelimit import MIN_RATE, AwsBudget, Rate, RateSpecError, family_of, parse_rates, scaled
+from sreops.operator.aws.ratelimit import (
+    BACKGROUND_MAX_WAIT,
+    MIN_RATE,
+    AwsBudget,
+    Rate,
+    RateSpecError,
+    family_of,
+    parse_rates,
+    scaled,
+)
 
 
 class Clock:
@@ -37,6 +47,81 @@ def test_a_burst_passes_then_calls_are_spaced_at_the_rate() -> None:
     assert waits[:5] == [0.0] * 5
     assert waits[5:] == pytest.approx([0.1, 0.1, 0.1])
     assert b.waited() == pytest.approx(0.3)
+
+
+class Waiter:
+    """A change-driven caller, in a thread of its own, whose sleep for its token lasts until `release`."""
+
+    def __init__(self, budget: AwsBudget) -> None:
+        self.sleeping = threading.Event()
+        self.release = threading.Event()
+        self.thread = threading.Thread(target=budget.acquire, args=("a", "r", "ssm", "GetPatchBaseline"))
+
+    def sleep(self) -> None:
+        self.sleeping.set()
+        self.release.wait(timeout=10)
+
+    def start(self) -> None:
+        self.thread.start()
+        assert self.sleeping.wait(timeout=5)
+
+    def finish(self) -> None:
+        self.release.set()
+        self.thread.join(timeout=5)
+
+
+def priority_budget(clock: Clock) -> tuple[AwsBudget, Waiter, list[float], threading.local]:
+    """A read bucket of 10/s, burst 1; a background flag per thread; background sleeps on the clock."""
+    role = threading.local()
+    pauses: list[float] = []
+    waiter: Waiter
+
+    def sleep(seconds: float) -> None:
+        if threading.current_thread() is waiter.thread:
+            waiter.sleep()
+        else:
+            pauses.append(seconds)
+            clock.sleep(seconds)
+
+    b = AwsBudget({("ssm", "read"): Rate(10.0, 1)}, clock, sleep, is_background=lambda: getattr(role, "bg", False))
+    waiter = Waiter(b)
+    return b, waiter, pauses, role
+
+
+def test_a_background_call_takes_no_token_while_a_change_driven_call_waits_for_one() -> None:
+    clock = Clock()
+    b, waiter, pauses, role = priority_budget(clock)
+    role.bg = True
+    assert b.acquire("a", "r", "ssm", "GetPatchBaseline") == 0.0  # a spare token: taken at once
+    waiter.start()  # the burst is spent: the change-driven call sleeps for the next token
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        clock.sleep(seconds)
+        if len(pauses) == 3:
+            waiter.finish()
+
+    b._sleep = pause
+    waited = b.acquire("a", "r", "ssm", "GetPatchBaseline")
+    # It looked once per token's time while the change waited, and took the first spare one after it.
+    assert pauses == pytest.approx([0.1, 0.1, 0.1])
+    assert waited == pytest.approx(0.3)
+    assert not waiter.thread.is_alive()
+
+
+def test_a_background_call_waits_for_changes_at_most_a_bounded_time() -> None:
+    clock = Clock()
+    b, waiter, _, role = priority_budget(clock)
+    b.acquire("a", "r", "ssm", "GetPatchBaseline")
+    waiter.start()
+    role.bg = True
+    try:
+        waited = b.acquire("a", "r", "ssm", "GetPatchBaseline")
+    finally:
+        waiter.finish()
+    # Then it queued with the change-driven calls: a token's time behind the one already waiting.
+    assert BACKGROUND_MAX_WAIT <= waited <= BACKGROUND_MAX_WAIT + 0.3
+    assert b.waited() == pytest.approx(waited)
 
 
 def test_buckets_are_per_account_region_service_and_family() -> None:

@@ -303,11 +303,12 @@ class ClientFactory:
                     self.budget.throttled(self.account_label(access), region, service, operation.name)
 
         def before_send(event_name: str = "", **_: Any) -> None:
-            # Every attempt, retries included: a paused leader's retry is fenced too, and spends budget.
-            if self._guard is not None:
-                self._guard()
+            # Every attempt, retries included, spends budget and is fenced; the fence last, since the wait for
+            # a token can be long (a resync's, ratelimit.py) and the lease may be lost meanwhile.
             if self.budget is not None:
                 self.budget.acquire(self.account_label(access), region, service, event_name.rsplit(".", 1)[-1])
+            if self._guard is not None:
+                self._guard()
 
         events.register("before-parameter-build.sts.AssumeRole", before_assume_role)
         events.register("after-call", after_call)

@@ -7,10 +7,12 @@ import threading
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from sreops.operator import kube_budget
+from sreops.operator.aws.clients import OWN_CREDENTIALS, ClientFactory
 from sreops.operator.aws.ratelimit import (
     BACKGROUND_MAX_WAIT,
     MIN_RATE,
@@ -122,6 +124,35 @@ def test_a_background_call_waits_for_changes_at_most_a_bounded_time() -> None:
     # Then it queued with the change-driven calls: a token's time behind the one already waiting.
     assert BACKGROUND_MAX_WAIT <= waited <= BACKGROUND_MAX_WAIT + 0.3
     assert b.waited() == pytest.approx(waited)
+
+
+def test_the_fence_is_checked_after_the_wait_for_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lease can be lost while an attempt waits for its token: that attempt is not sent."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    fenced: list[bool] = []
+    sent: list[str] = []
+
+    def lose_the_lease(_: float) -> None:
+        fenced.append(True)
+
+    def guard() -> None:
+        if fenced:
+            raise RuntimeError("fenced: not the leader")
+
+    b = AwsBudget({("ssm", "read"): Rate(1.0, 1)}, sleep=lose_the_lease)
+    factory = ClientFactory(sts_region="us-west-2", budget=b, guard=guard)
+    ssm = factory.client("ssm", "us-west-2")
+
+    def record(request: Any, **_: Any) -> AWSResponse:  # in place of the network
+        sent.append(request.url)
+        return AWSResponse(request.url, 200, {}, None)
+
+    ssm.meta.events.register_last("before-send", record)
+    b.acquire(factory.account_label(OWN_CREDENTIALS), "us-west-2", "ssm", "DescribePatchBaselines")  # the burst
+    with pytest.raises(RuntimeError, match="fenced"):
+        ssm.describe_patch_baselines()
+    assert fenced and sent == []
 
 
 def test_buckets_are_per_account_region_service_and_family() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import kopf
 from aiohttp import web
 
-from sreops.operator import kopf_storage
+from sreops.operator import kopf_storage, routine_logs
 from sreops.operator.api import GROUP, KINDS
 from sreops.operator.controllers import register_all
 from sreops.operator.executor import PriorityExecutor
@@ -150,6 +150,7 @@ async def run_async(
         # "[namespace/name]" before each object's message in text (as kopf's own CLI does); JSON has it as a field.
         log_prefix=settings.log_format != "json",
     )
+    routine_logs.install(settings.verbose)
     metrics = OperatorMetrics()
     elector: LeaderElector | None = None
     fence = Fence()

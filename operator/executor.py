@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 _BACKGROUND: set[Callable[..., Any]] = set()
-_running = threading.local()  # .background: the current thread runs background work now
+_running = threading.local()  # .background, .uid: the current thread runs background work now, for this object
+_EXECUTORS: weakref.WeakSet[PriorityExecutor] = weakref.WeakSet()
+_deleting: set[str] = set()  # uids of objects being deleted (see expedite)
+_deleting_lock = threading.Lock()
 
 
 def background(fn: F) -> F:
@@ -35,8 +39,45 @@ def background(fn: F) -> F:
 
 def running_background() -> bool:
     """Whether the calling thread is running background work for a PriorityExecutor (the AWS budget lets
-    change-driven calls go first, ratelimit.py)."""
-    return bool(getattr(_running, "background", False))
+    change-driven calls go first, ratelimit.py). Not for an object being deleted: its deletion waits for it."""
+    if not getattr(_running, "background", False):
+        return False
+    with _deleting_lock:
+        return getattr(_running, "uid", None) not in _deleting
+
+
+def expedite(uid: str) -> None:
+    """The object is being deleted. kopf holds its finalizer until each of its timers' calls has ended, and a
+    call queued behind the background work of hundreds of other objects (each waiting for the AWS budget) held a
+    deletion for many minutes: its queued background calls go to the front of the changes (they return at once
+    for a deleted object), and a running one no longer yields the AWS budget (`running_background`)."""
+    with _deleting_lock:
+        _deleting.add(uid)
+    for executor in list(_EXECUTORS):
+        executor.expedite(uid)
+
+
+def forget_deleted(uid: str) -> None:
+    """The object is gone."""
+    with _deleting_lock:
+        _deleting.discard(uid)
+
+
+def _object_uid(fn: Callable[..., Any]) -> str | None:
+    """The uid of the `body` kopf passes to the handler (in the keywords of its functools.partial)."""
+    todo: list[Any] = [fn]
+    for _ in range(16):
+        if not todo:
+            break
+        item = todo.pop()
+        if isinstance(item, functools.partial):
+            body = item.keywords.get("body")
+            if isinstance(body, Mapping):
+                uid = (body.get("metadata") or {}).get("uid")
+                return str(uid) if uid else None
+            todo.append(item.func)
+            todo.extend(a for a in item.args if callable(a))
+    return None
 
 
 def is_background(fn: Callable[..., Any]) -> bool:
@@ -66,7 +107,8 @@ def is_background(fn: Callable[..., Any]) -> bool:
 # with resyncs, and under the fault suite's throttling a failed create's retry waited 10 minutes for a thread.
 BACKGROUND_SHARE = 4
 
-_WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any], bool]  # bool: background
+# future, fn, args, kwargs, background, the object's uid (background work only)
+_WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any], bool, str | None]
 
 
 class PriorityExecutor(Executor):
@@ -89,6 +131,7 @@ class PriorityExecutor(Executor):
         # Background threads at most: while changes wait, and while none does (the rest is kept for changes).
         self._background_while_changes = max(1, max_workers // BACKGROUND_SHARE)
         self._background_alone = max(1, max_workers - max_workers // BACKGROUND_SHARE)
+        _EXECUTORS.add(self)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
@@ -96,7 +139,8 @@ class PriorityExecutor(Executor):
             if self._shutdown:
                 raise RuntimeError("cannot schedule new work after shutdown")
             later = is_background(fn)
-            (self._background if later else self._changes).append((future, fn, args, kwargs, later))
+            uid = _object_uid(fn) if later else None
+            (self._background if later else self._changes).append((future, fn, args, kwargs, later, uid))
             self._ready.notify()
             # An idle thread, woken but not yet running, still counts as idle and its item as queued: one thread
             # more for each item beyond the idle ones.
@@ -110,6 +154,17 @@ class PriorityExecutor(Executor):
         """(change-driven, background) items waiting for a thread."""
         with self._ready:
             return len(self._changes), len(self._background)
+
+    def expedite(self, uid: str) -> None:
+        """Moves the object's queued background work to the front of the changes."""
+        with self._ready:
+            found = [item for item in self._background if item[5] == uid]
+            if not found:
+                return
+            for item in found:
+                self._background.remove(item)
+            self._changes.extendleft(reversed(found))
+            self._ready.notify(len(found))
 
     def background_running(self) -> int:
         """Threads running background work now."""
@@ -148,12 +203,12 @@ class PriorityExecutor(Executor):
 
     def _work(self) -> None:
         while (item := self._next()) is not None:
-            future, fn, args, kwargs, later = item
+            future, fn, args, kwargs, later, uid = item
             if not future.set_running_or_notify_cancel():
                 if later:
                     self._background_ended()
                 continue
-            _running.background = later
+            _running.background, _running.uid = later, uid
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting coroutine, as ThreadPoolExecutor does
@@ -161,7 +216,7 @@ class PriorityExecutor(Executor):
             else:
                 future.set_result(result)
             finally:
-                _running.background = False
+                _running.background, _running.uid = False, None
                 if later:
                     self._background_ended()
             del item, future, fn, args, kwargs  # no reference kept to the last call's arguments while idle

@@ -12,7 +12,7 @@ import logging
 import re
 
 # The ids of watch-event handlers (kopf.on.event), whose success is routine like a timer's.
-EVENT_HANDLERS = ("references", "secret-references", "shard-departures")
+EVENT_HANDLERS = ("references", "secret-references", "shard-departures", "deletions")
 _EVENT_IDS = "|".join(map(re.escape, EVENT_HANDLERS))
 _ROUTINE = re.compile(rf"(Timer '[^']*'|Handler '({_EVENT_IDS})') succeeded\.\Z")
 

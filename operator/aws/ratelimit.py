@@ -193,7 +193,9 @@ class AwsBudget:
                 now = self._clock()
                 bucket = self._bucket(key, now)
                 bucket.take_time(now)
-                if waited >= BACKGROUND_MAX_WAIT or (bucket.waiting == 0 and bucket.tokens >= 1):
+                # Or no longer background: its object is being deleted (executor.expedite).
+                spare = bucket.waiting == 0 and bucket.tokens >= 1
+                if spare or waited >= BACKGROUND_MAX_WAIT or not self._is_background():
                     delay = bucket.take(now)
                     break
                 pause = 1.0 / bucket.rate

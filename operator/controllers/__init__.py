@@ -6,6 +6,7 @@ from typing import Any
 
 import kopf
 
+from sreops.operator import executor
 from sreops.operator.api import GROUP, KINDS, VERSION
 from sreops.operator.controllers import awsaccount, notifier, patchpolicy, patchrun, references, scanschedule
 from sreops.operator.settings import Settings
@@ -16,8 +17,24 @@ CONTROLLERS = (awsaccount, patchpolicy, patchrun, scanschedule, notifier, refere
 def register_all(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     for controller in CONTROLLERS:
         controller.register(registry, settings)
+    _register_deletions(registry)
     if settings.shard is not None:
         _register_departures(registry)
+
+
+def _register_deletions(registry: kopf.OperatorRegistry) -> None:
+    """An object being deleted gets its queued timer calls run first: kopf keeps its finalizer until they end."""
+
+    async def on_event(*, type: str | None, body: kopf.Body, **_: Any) -> None:
+        meta = body.get("metadata") or {}
+        uid = str(meta.get("uid") or "")
+        if type == "DELETED":
+            executor.forget_deleted(uid)
+        elif meta.get("deletionTimestamp"):
+            executor.expedite(uid)  # in memory, brief: on kopf's loop
+
+    for kind in KINDS.values():
+        kopf.on.event(GROUP, VERSION, kind.plural, registry=registry, id="deletions")(on_event)
 
 
 def _register_departures(registry: kopf.OperatorRegistry) -> None:

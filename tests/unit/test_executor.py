@@ -11,7 +11,14 @@ import kopf
 import pytest
 from kopf._core.actions.invocation import invoke
 
-from sreops.operator.executor import PriorityExecutor, background, is_background, running_background
+from sreops.operator.executor import (
+    PriorityExecutor,
+    background,
+    expedite,
+    forget_deleted,
+    is_background,
+    running_background,
+)
 
 
 def _blocked(executor: PriorityExecutor, workers: int) -> threading.Event:
@@ -235,3 +242,43 @@ def test_while_changes_wait_background_work_runs_on_at_most_a_quarter_of_the_thr
     for f in first:
         f.result(timeout=5)
     executor.shutdown()
+
+
+def test_a_deleted_objects_queued_timer_calls_go_first_and_no_longer_yield() -> None:
+    """kopf keeps a deleted object's finalizer until its timers' calls have ended: queued behind other objects'
+    resyncs (each waiting for the AWS budget), they held the fault suite's deletions for many minutes."""
+    executor = PriorityExecutor(max_workers=1)
+    settings = kopf.OperatorSettings()
+    settings.execution.executor = executor
+    seen: list[tuple[str, bool]] = []
+
+    @background
+    def resync(body: dict[str, Any], **_: Any) -> None:
+        seen.append((body["metadata"]["name"], running_background()))
+
+    def change(**_: Any) -> None:
+        seen.append(("change", running_background()))
+
+    def body(name: str) -> dict[str, Any]:
+        return {"metadata": {"name": name, "uid": f"uid-{name}"}}
+
+    async def main() -> None:
+        release = _blocked(executor, 1)
+        calls = [
+            asyncio.create_task(invoke(resync, settings=settings, kwargs={"body": body(f"p{n}")})) for n in range(3)
+        ]
+        await asyncio.sleep(0.05)
+        calls.append(asyncio.create_task(invoke(change, settings=settings, kwargs={})))
+        await asyncio.sleep(0.05)
+        expedite("uid-p2")  # p2 is being deleted
+        assert executor.queued() == (2, 2)
+        release.set()
+        await asyncio.gather(*calls)
+
+    try:
+        asyncio.run(main())
+    finally:
+        forget_deleted("uid-p2")
+        executor.shutdown()
+    assert seen[0] == ("p2", False)  # first, and as change-driven work for the AWS budget
+    assert seen[1:] == [("change", False), ("p0", True), ("p1", True)]

@@ -126,6 +126,27 @@ def test_a_background_call_waits_for_changes_at_most_a_bounded_time() -> None:
     assert b.waited() == pytest.approx(waited)
 
 
+def test_a_background_call_whose_object_is_being_deleted_stops_yielding() -> None:
+    clock = Clock()
+    b, waiter, pauses, role = priority_budget(clock)
+    b.acquire("a", "r", "ssm", "GetPatchBaseline")
+    waiter.start()
+    role.bg = True
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        clock.sleep(seconds)
+        role.bg = False  # executor.expedite: its deletion waits for this call
+
+    b._sleep = pause
+    try:
+        waited = b.acquire("a", "r", "ssm", "GetPatchBaseline")
+    finally:
+        waiter.finish()
+    # One look, then in the queue with the change-driven calls (one token's time behind the one waiting).
+    assert pauses[0] == pytest.approx(0.1) and waited < 1.0
+
+
 def test_the_fence_is_checked_after_the_wait_for_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
     """The lease can be lost while an attempt waits for its token: that attempt is not sent."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")

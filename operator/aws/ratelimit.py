@@ -20,8 +20,8 @@ per-API quotas in Service Quotas whose lowest common defaults are tens a second;
 
 Drift checks wait behind changes here too, as they do for a thread (executor.py): a call made from background
 work takes a token only when no change-driven call of its bucket is waiting for one, or once it has waited
-BACKGROUND_MAX_WAIT. Without this, 200 Ready policies' resyncs took their turns in every bucket with the last
-policies still being created, under the fault suite's throttling (docs/design.md has the figures).
+BACKGROUND_MAX_WAIT: 200 Ready policies' resyncs should not take turns in every bucket while the last policies
+of an apply are still being created (the fault suite's throttled apply; docs/design.md says what was measured).
 
 AWS's quotas are per account and region, but this budget is per process: N shards acting in the same account
 and region would spend N budgets against one quota. `--aws-budget-share` (SREOPS_AWS_BUDGET_SHARE) scales every

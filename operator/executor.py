@@ -19,7 +19,7 @@ import functools
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
@@ -63,39 +63,40 @@ def forget_deleted(uid: str) -> None:
         _deleting.discard(uid)
 
 
-def _object_uid(fn: Callable[..., Any]) -> str | None:
-    """The uid of the `body` kopf passes to the handler (in the keywords of its functools.partial)."""
+def _unwrapped(fn: Callable[..., Any]) -> Iterator[Any]:
+    """`fn` and what it wraps: kopf wraps each call in functools.partial, twice (its kwargs, then its
+    contextvars, whose partial holds the first in its args). At most 16 items."""
     todo: list[Any] = [fn]
     for _ in range(16):
         if not todo:
-            break
+            return
         item = todo.pop()
+        yield item
         if isinstance(item, functools.partial):
-            body = item.keywords.get("body")
-            if isinstance(body, Mapping):
-                uid = (body.get("metadata") or {}).get("uid")
-                return str(uid) if uid else None
             todo.append(item.func)
             todo.extend(a for a in item.args if callable(a))
+
+
+def _object_uid(fn: Callable[..., Any]) -> str | None:
+    """The uid of the `body` kopf passes to the handler (in the keywords of its functools.partial)."""
+    for item in _unwrapped(fn):
+        body = item.keywords.get("body") if isinstance(item, functools.partial) else None
+        if isinstance(body, Mapping):
+            uid = (body.get("metadata") or {}).get("uid")
+            return str(uid) if uid else None
     return None
 
 
+def _marked(item: Any) -> bool:
+    try:
+        return item in _BACKGROUND
+    except TypeError:  # unhashable
+        return False
+
+
 def is_background(fn: Callable[..., Any]) -> bool:
-    """Whether `fn` is, or wraps (kopf wraps each call in functools.partial, twice), a `background` handler."""
-    seen = 0
-    todo: list[Any] = [fn]
-    while todo and seen < 16:
-        item = todo.pop()
-        seen += 1
-        try:
-            if item in _BACKGROUND:
-                return True
-        except TypeError:  # unhashable
-            continue
-        if isinstance(item, functools.partial):
-            todo.append(item.func)
-            todo.extend(a for a in item.args if callable(a))
-    return False
+    """Whether `fn` is, or wraps, a `background` handler."""
+    return any(_marked(item) for item in _unwrapped(fn))
 
 
 # While both queues hold work, one thread in this many that frees up takes background work: resyncs are not

@@ -168,8 +168,9 @@ class AwsBudget:
             delay = self._behind_changes(key)
         else:
             with self._lock:
-                bucket = self._bucket(key, self._clock())
-                delay = bucket.take(self._clock())
+                now = self._clock()
+                bucket = self._bucket(key, now)
+                delay = bucket.take(now)
                 if delay > 0:
                     bucket.waiting += 1
             if delay > 0:

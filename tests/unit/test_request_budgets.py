@@ -4,6 +4,7 @@ client budget (client-go's token bucket, 429 with Retry-After waited out), on in
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -72,79 +73,77 @@ class Waiter:
         self.thread.join(timeout=5)
 
 
-def priority_budget(clock: Clock) -> tuple[AwsBudget, Waiter, list[float], threading.local]:
-    """A read bucket of 10/s, burst 1; a background flag per thread; background sleeps on the clock."""
-    role = threading.local()
-    pauses: list[float] = []
-    waiter: Waiter
+class Priority:
+    """A read bucket of 10/s, burst 1, whose background flag is per thread; background sleeps advance the clock
+    and are recorded in `pauses`, each then handed to `on_pause`; `waiter` is a change-driven caller."""
 
-    def sleep(seconds: float) -> None:
-        if threading.current_thread() is waiter.thread:
-            waiter.sleep()
-        else:
-            pauses.append(seconds)
-            clock.sleep(seconds)
+    def __init__(self, on_pause: Callable[[Priority], None] = lambda _: None) -> None:
+        self.clock = Clock()
+        self.role = threading.local()
+        self.pauses: list[float] = []
+        self.on_pause = on_pause
+        self.budget = AwsBudget(
+            {("ssm", "read"): Rate(10.0, 1)}, self.clock, self._sleep, is_background=self.background
+        )
+        self.waiter = Waiter(self.budget)
 
-    b = AwsBudget({("ssm", "read"): Rate(10.0, 1)}, clock, sleep, is_background=lambda: getattr(role, "bg", False))
-    waiter = Waiter(b)
-    return b, waiter, pauses, role
+    def background(self) -> bool:
+        return bool(getattr(self.role, "bg", False))
+
+    def _sleep(self, seconds: float) -> None:
+        if threading.current_thread() is self.waiter.thread:
+            self.waiter.sleep()
+            return
+        self.pauses.append(seconds)
+        self.clock.sleep(seconds)
+        self.on_pause(self)
+
+    def acquire(self) -> float:
+        return self.budget.acquire("a", "r", "ssm", "GetPatchBaseline")
+
+    def background_behind_a_waiting_change(self) -> float:
+        """The burst spent, a change-driven call sleeping for the next token: a background call's wait."""
+        self.acquire()
+        self.waiter.start()
+        self.role.bg = True
+        try:
+            return self.acquire()
+        finally:
+            self.waiter.finish()
 
 
 def test_a_background_call_takes_no_token_while_a_change_driven_call_waits_for_one() -> None:
-    clock = Clock()
-    b, waiter, pauses, role = priority_budget(clock)
-    role.bg = True
-    assert b.acquire("a", "r", "ssm", "GetPatchBaseline") == 0.0  # a spare token: taken at once
-    waiter.start()  # the burst is spent: the change-driven call sleeps for the next token
+    def release_the_change_at_the_third(p: Priority) -> None:
+        if len(p.pauses) == 3:
+            p.waiter.finish()
 
-    def pause(seconds: float) -> None:
-        pauses.append(seconds)
-        clock.sleep(seconds)
-        if len(pauses) == 3:
-            waiter.finish()
-
-    b._sleep = pause
-    waited = b.acquire("a", "r", "ssm", "GetPatchBaseline")
+    p = Priority(release_the_change_at_the_third)
+    p.role.bg = True
+    assert p.acquire() == 0.0  # a spare token: taken at once
+    p.waiter.start()  # the burst is spent: the change-driven call sleeps for the next token
+    waited = p.acquire()
     # It looked once per token's time while the change waited, and took the first spare one after it.
-    assert pauses == pytest.approx([0.1, 0.1, 0.1])
+    assert p.pauses == pytest.approx([0.1, 0.1, 0.1])
     assert waited == pytest.approx(0.3)
-    assert not waiter.thread.is_alive()
+    assert not p.waiter.thread.is_alive()
 
 
 def test_a_background_call_waits_for_changes_at_most_a_bounded_time() -> None:
-    clock = Clock()
-    b, waiter, _, role = priority_budget(clock)
-    b.acquire("a", "r", "ssm", "GetPatchBaseline")
-    waiter.start()
-    role.bg = True
-    try:
-        waited = b.acquire("a", "r", "ssm", "GetPatchBaseline")
-    finally:
-        waiter.finish()
+    p = Priority()
+    waited = p.background_behind_a_waiting_change()
     # Then it queued with the change-driven calls: a token's time behind the one already waiting.
     assert BACKGROUND_MAX_WAIT <= waited <= BACKGROUND_MAX_WAIT + 0.3
-    assert b.waited() == pytest.approx(waited)
+    assert p.budget.waited() == pytest.approx(waited)
 
 
 def test_a_background_call_whose_object_is_being_deleted_stops_yielding() -> None:
-    clock = Clock()
-    b, waiter, pauses, role = priority_budget(clock)
-    b.acquire("a", "r", "ssm", "GetPatchBaseline")
-    waiter.start()
-    role.bg = True
+    def deleted(p: Priority) -> None:
+        p.role.bg = False  # executor.expedite: its deletion waits for this call
 
-    def pause(seconds: float) -> None:
-        pauses.append(seconds)
-        clock.sleep(seconds)
-        role.bg = False  # executor.expedite: its deletion waits for this call
-
-    b._sleep = pause
-    try:
-        waited = b.acquire("a", "r", "ssm", "GetPatchBaseline")
-    finally:
-        waiter.finish()
+    p = Priority(deleted)
+    waited = p.background_behind_a_waiting_change()
     # One look, then in the queue with the change-driven calls (one token's time behind the one waiting).
-    assert pauses[0] == pytest.approx(0.1) and waited < 1.0
+    assert p.pauses[0] == pytest.approx(0.1) and waited < 1.0
 
 
 def test_the_fence_is_checked_after_the_wait_for_a_token(monkeypatch: pytest.MonkeyPatch) -> None:

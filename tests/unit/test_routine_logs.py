@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sreops.operator import routine_logs
+from sreops.operator.main import build_registry
 from sreops.operator.routine_logs import RoutineSuccesses
+from sreops.operator.settings import Settings
 
 
 def _kept(level: int, message: str) -> bool:
@@ -38,3 +41,10 @@ def test_verbose_keeps_everything() -> None:
         assert any(isinstance(f, RoutineSuccesses) for f in objects.filters)
     finally:
         objects.filters[:] = before
+
+
+def test_every_watch_event_handler_is_known_to_the_filter() -> None:
+    """EVENT_HANDLERS lists the operator's kopf.on.event ids: a new one would log a line per event."""
+    registry = build_registry(replace(Settings(), shard="a"))  # a shard adds shard-departures
+    ids = {str(h.id) for h in registry._watching.get_all_handlers()}
+    assert ids == set(routine_logs.EVENT_HANDLERS)

@@ -9,7 +9,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from sreops.operator import kube_budget
 from sreops.operator.aws.clients import ClientFactory
-from sreops.operator.aws.models import declared_operations
+from sreops.operator.aws.models import declared_operations, trimmed_in_child
 from sreops.operator.aws.ratelimit import AwsBudget, parse_rates, scaled
 from sreops.operator.executor import running_background
 from sreops.operator.leadership import Fence
@@ -46,13 +46,15 @@ class Services:
         fence = fence or Fence()
         rates = scaled(parse_rates(settings.aws_rates), settings.aws_budget_share)
         budget = AwsBudget(rates, on_wait=metrics.observe_aws_budget_wait, is_background=running_background)
+        operations = declared_operations()
         factory = ClientFactory(
             sts_region=settings.default_region,
             on_call=metrics.observe_aws_call,
             on_throttle=metrics.observe_aws_throttle,
             budget=budget,
             guard=fence.check,
-            operations=declared_operations(),
+            operations=operations,
+            trimmed=trimmed_in_child(operations),  # before any thread of ours is started
         )
         kube = kube_api_client()
         kube_budget.install(

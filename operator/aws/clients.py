@@ -35,7 +35,7 @@ from sreops import __version__
 from sreops.operator.aws.cache import TtlCache
 from sreops.operator.aws.clock import AwsClock
 from sreops.operator.aws.errors import THROTTLING_CODES
-from sreops.operator.aws.models import DeclaredOperationsLoader
+from sreops.operator.aws.models import DeclaredOperationsLoader, TrimmedData
 from sreops.operator.aws.ratelimit import AwsBudget
 from sreops.operator.logcontext import current_resource
 
@@ -118,6 +118,7 @@ class ClientFactory:
         budget: AwsBudget | None = None,
         guard: Callable[[], None] | None = None,
         operations: Mapping[str, frozenset[str]] | None = None,
+        trimmed: TrimmedData | None = None,
     ) -> None:
         self._sts_region = sts_region
         self._config = config or botocore_config()
@@ -132,8 +133,9 @@ class ClientFactory:
         self._sessions: dict[Access, botocore.session.Session] = {}
         self._clients: dict[tuple[Access, str, str], Any] = {}
         self._building: dict[object, threading.Lock] = {}  # one builder per session or client key at a time
-        # With `operations` (models.declared_operations()), the models hold only those operations.
-        self._loader = DeclaredOperationsLoader(operations or {})
+        # With `operations` (models.declared_operations()), the models hold only those operations; `trimmed`
+        # (models.trimmed_in_child) is them already parsed.
+        self._loader = DeclaredOperationsLoader(operations or {}, trimmed)
         self._create_lock = threading.Lock()
         # Filled by sts.account_id; never expires, dropped by forget().
         self.account_ids: TtlCache[Access, str] = TtlCache(ttl_seconds=math.inf)

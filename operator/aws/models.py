@@ -182,7 +182,8 @@ def trimmed_in_child(operations: Mapping[str, frozenset[str]]) -> TrimmedData | 
                 break
             chunks.append(chunk)
         else:
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it may have exited just now
+                os.kill(pid, signal.SIGKILL)
     finally:
         os.close(read_end)
     _, status = os.waitpid(pid, 0)

@@ -31,13 +31,7 @@ from sreops.operator.api.reasons import (
 )
 from sreops.operator.api.schedule import next_run
 from sreops.operator.aws.errors import classify, error_message, is_aws_error
-from sreops.operator.controllers.base import (
-    Context,
-    cleanup_failures,
-    one_at_a_time,
-    raise_for_aws_error,
-    register_reconcile,
-)
+from sreops.operator.controllers.base import Context, cleanup_failures, raise_for_aws_error, register_reconcile
 from sreops.operator.patching.compliance import COMPLIANT, ComplianceCounts, compliant_condition, fleet_compliance
 from sreops.operator.patching.desired import Identity, desired_state
 from sreops.operator.patching.sync import PatchGroupConflictError, remove_placement, sync_placement
@@ -270,4 +264,4 @@ def _delete_aws_resources(ctx: Context, retry: int) -> None:
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     register_reconcile(registry, settings, KIND, PatchPolicySpec, reconcile, reads_annotations=False)
-    kopf.on.delete(GROUP, VERSION, KIND.plural, registry=registry, id="cleanup")(one_at_a_time(delete))
+    kopf.on.delete(GROUP, VERSION, KIND.plural, registry=registry, id="cleanup")(delete)

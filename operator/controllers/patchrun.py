@@ -48,6 +48,7 @@ from sreops.operator.controllers.patchpolicy import SYNCED
 from sreops.operator.kube import get_object
 from sreops.operator.metrics import RUN_INSTANCE_RESULTS
 from sreops.operator.runs.commands import (
+    KeyedLocks,
     ScheduledExecution,
     command_progress,
     execution_commands,
@@ -121,9 +122,10 @@ def _conditions(
 
 
 class RunReconciler:
-    """Reconcile of one run. Its timer and its change handlers never run at once (base.OBJECT_LOCKS)."""
+    """Reconcile of one run; `locks` keeps a timer and a change handler of the same run apart."""
 
-    def __init__(self) -> None:
+    def __init__(self, locks: KeyedLocks) -> None:
+        self.locks = locks
         # Finished runs this process has reported on their policy: their resyncs then cost no API call.
         self.reported: set[str] = set()
 
@@ -137,11 +139,12 @@ class RunReconciler:
         policy_obj, policy = _policy(spec, ctx)
         if not _owned_by(ctx.body, policy_obj):
             set_owner(ctx.services.kube, ctx.body, policy_obj)
-        run = get_run(ctx.services.kube, ctx.namespace, ctx.name)  # fresh: what another handler did counts
-        if run is None or run["metadata"]["uid"] != ctx.uid or is_finished(run.get("status")):
-            return
-        _decided_at(ctx, run)
-        self._advance(spec, ctx, run, policy_obj, policy)
+        with self.locks.hold(ctx.uid):
+            run = get_run(ctx.services.kube, ctx.namespace, ctx.name)  # fresh: what another handler did counts
+            if run is None or run["metadata"]["uid"] != ctx.uid or is_finished(run.get("status")):
+                return
+            _decided_at(ctx, run)
+            self._advance(spec, ctx, run, policy_obj, policy)
 
     def _advance(
         self,
@@ -270,6 +273,7 @@ class RunReconciler:
         kopf.event(
             ctx.body, type="Normal" if ok else "Warning", reason=f"Run{result}", message=f"{operation}: {message}"
         )
+        self.locks.forget(ctx.uid)
         _report_on_policy(spec, ctx, {**run, "status": status})
         self.reported.add(ctx.uid)
         prune(ctx, spec.policy_ref.name)
@@ -328,7 +332,7 @@ def _unfinished(status: Mapping[str, Any] | None) -> bool:
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
-    reconcile = RunReconciler()
+    reconcile = RunReconciler(KeyedLocks())
     # A finished run has nothing left to converge: its resync timer stops (a restart's resume still repairs
     # a lastRun lost to a crash).
     register_reconcile(registry, settings, KIND, PatchRunSpec, reconcile, resync_when=_unfinished)

@@ -59,7 +59,6 @@ from sreops.operator.controllers.base import (
     Context,
     cleanup_failures,
     delete_retry_delay,
-    one_at_a_time,
     raise_for_aws_error,
     register_reconcile,
 )
@@ -584,7 +583,7 @@ def _due_now(body: Mapping[str, Any], services: Services) -> bool:
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     kopf.index(GROUP, VERSION, KIND.plural, registry=registry, id=ENABLEMENT_INDEX)(_index)
     handler = register_reconcile(registry, settings, KIND, ScanScheduleSpec, reconcile)
-    kopf.on.delete(GROUP, VERSION, KIND.plural, registry=registry, id="cleanup")(one_at_a_time(delete))
+    kopf.on.delete(GROUP, VERSION, KIND.plural, registry=registry, id="cleanup")(delete)
 
     def sweep_if_due(*, body: kopf.Body, memo: Any, **kwargs: Any) -> None:
         # Cheap: no AWS call unless a sweep is due by AWS's clock as last seen (the reconcile checks again

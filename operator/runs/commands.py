@@ -12,7 +12,9 @@ Handlers of one run never interleave these steps: they hold the run's lock and r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +37,26 @@ LOOKUP_PAGES = 10
 WINDOW_EXECUTION_ANNOTATION = "sreops.io/window-execution"
 
 RecordCommands = Callable[[list[CommandRef]], None]
+
+
+class KeyedLocks:
+    """One lock per run uid, so a timer and a change handler of the same run never send concurrently."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+    def forget(self, key: str) -> None:
+        """Drops a finished run's lock; a later holder gets a new one, which is safe once nothing is sent."""
+        with self._guard:
+            self._locks.pop(key, None)
 
 
 @dataclass(frozen=True)

@@ -216,15 +216,7 @@ def make_handler(kind: Kind, model: type[M], reconcile: Reconcile, backoff: Wait
 
     def handler(*, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **kwargs: Any) -> None:
         with locks.of(str(body.get("metadata", {}).get("uid", ""))):
-            try:
-                _handle(body=body, patch=patch, memo=memo, logger=logger, **kwargs)
-            except kopf.TemporaryError as exc:
-                # Only a timer's call sees a deletion here (kopf gives deleting objects to deletion handlers only,
-                # and a timer's body is its live one). kopf stops the timers when the deletion starts, but a call
-                # already running goes on: the soak test's resync failed on the window its cleanup had just deleted.
-                if not body.get("metadata", {}).get("deletionTimestamp"):
-                    raise
-                logger.info("ended by the deletion: %s", exc)
+            _handle(body=body, patch=patch, memo=memo, logger=logger, **kwargs)
 
     def _handle(*, body: kopf.Body, patch: kopf.Patch, memo: Any, logger: Logger, **kwargs: Any) -> None:
         services: Services = memo["services"]
@@ -354,10 +346,17 @@ def register_reconcile(
         generation = body.get("metadata", {}).get("generation")
         if ready.get("reason") == INVALID_SPEC and ready.get("observedGeneration") == generation:
             return
-        if not is_true_for_generation(body, READY):
-            handler(body=body, **kwargs)
-            return
-        tolerant_resync(handler, kind, resync_failures, body, kwargs)
+        try:
+            if not is_true_for_generation(body, READY):
+                handler(body=body, **kwargs)
+                return
+            tolerant_resync(handler, kind, resync_failures, body, kwargs)
+        except kopf.TemporaryError as exc:
+            # kopf stops an object's timers when its deletion starts, but a call already running goes on: the
+            # soak test's resync failed on the window its cleanup had just deleted. The body is kopf's live one.
+            if not body.get("metadata", {}).get("deletionTimestamp"):
+                raise
+            kwargs["logger"].info("drift check ended by the deletion: %s", exc)
 
     resync_failures: dict[str, int] = {}
 
